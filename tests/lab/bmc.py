@@ -1,0 +1,346 @@
+"""Simulated IPMI BMCs for the lab, built on pyghmi's BMC server side.
+
+Many BMCs are served by one process: pyghmi keeps every server socket in one
+I/O thread, and one dispatcher thread (started by `BmcFleet.start`) runs the
+protocol handlers for all of them.  Each BMC listens on its own UDP port on
+127.0.0.1 with its own credentials, and its power is whatever its
+`PowerTarget` says.
+
+Deviations from pyghmi's stock server, each needed for real clients:
+- An RMCP+ open-session request that proposes anything other than cipher
+  suite 3 (HMAC-SHA1 / HMAC-SHA1-96 / AES-CBC-128) is refused with RMCP status
+  0x11 ("no cipher suite match").  pyghmi's client proposes suite 17 first and
+  only falls back to 3 on a refusal; cipher suite 0 (no authentication) is
+  never accepted.
+- An unknown user name is answered with RAKP2 status 0x0D ("unauthorized
+  name") instead of silence, as real BMCs do.
+
+Faults: `set_unreachable` drops every packet, `set_password` changes the
+password the BMC expects (the wrong-password fault), `set_stuck_power` makes
+the BMC acknowledge power-off style commands without changing the power.
+
+The power hooks run in the fleet's dispatcher thread: a `PowerTarget` shared
+with other threads must do its own locking.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Protocol
+
+import pyghmi.ipmi.bmc as pyghmi_bmc
+import pyghmi.ipmi.private.constants as ipmi_constants
+import pyghmi.ipmi.private.serversession as pyghmi_serversession
+import pyghmi.ipmi.private.session as pyghmi_session
+
+__all__ = ["PowerTarget", "BmcFleet", "SimplePowerTarget"]
+
+# RMCP+ open session request (after the 16-byte RMCP/session header), per the
+# IPMI 2.0 spec table 13-9: algorithm bytes of the three proposal payloads.
+_AUTH_ALGO_OFFSET = 12
+_INTEGRITY_ALGO_OFFSET = 20
+_CONFIDENTIALITY_ALGO_OFFSET = 28
+_SUITE3 = (1, 1, 1)  # HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128
+
+_RMCP_NO_CIPHER_MATCH = 0x11
+_RMCP_UNAUTHORIZED_NAME = 0x0D
+_CC_OK = 0x00
+_CC_NOT_IN_PRESENT_STATE = 0xD5
+_CC_UNSPECIFIED = 0xFF
+
+_OPEN_SESSION_REQUEST = 0x10
+_DISPATCH_INTERVAL = 0.2
+
+
+class PowerTarget(Protocol):
+    """What a simulated BMC switches: the lab's host model implements this."""
+
+    def bmc_power_state(self) -> bool:
+        """True when the machine is powered on."""
+
+    def bmc_power(self, action: str) -> None:
+        """Apply 'on' | 'off' | 'cycle' | 'reset' | 'soft'."""
+
+
+class SimplePowerTarget:
+    """A power switch with no machine behind it (standalone runner, tests)."""
+
+    def __init__(self, on: bool = True) -> None:
+        self._on = on
+        self._lock = threading.Lock()
+        self.actions: List[str] = []
+
+    def bmc_power_state(self) -> bool:
+        with self._lock:
+            return self._on
+
+    def bmc_power(self, action: str) -> None:
+        with self._lock:
+            self.actions.append(action)
+            if action in ("off", "soft"):
+                self._on = False
+            elif action in ("on", "cycle", "reset"):
+                self._on = True
+
+
+@dataclass
+class _BmcSpec:
+    name: str
+    port: int
+    username: str
+    password: str
+    target: PowerTarget
+    unreachable: bool = False
+    stuck_power: bool = False
+    # the dict pyghmi's sessions read the password from; mutated in place so
+    # a changed password applies to the next login
+    authdata: Dict[str, str] = field(default_factory=dict)
+    server: Optional["_LabBmc"] = None
+
+
+class _LabServerSession(pyghmi_serversession.ServerSession):
+    """Server side of one client session, with the lab's protocol fixes."""
+
+    bmc: "_LabBmc"
+
+    def create_open_session_response(self, request: bytearray) -> bytearray:
+        proposal = tuple(
+            request[offset] if len(request) > offset else -1
+            for offset in (_AUTH_ALGO_OFFSET, _INTEGRITY_ALGO_OFFSET, _CONFIDENTIALITY_ALGO_OFFSET)
+        )
+        response: bytearray = super().create_open_session_response(request)
+        if proposal != _SUITE3:
+            # keep tag and client session id, replace the status byte; an
+            # error reply ends after the remote console session id
+            response[1] = _RMCP_NO_CIPHER_MATCH
+            return response[:8]
+        return response
+
+    def _got_rakp1(self, data: Any) -> None:
+        username = bytes(data[28:]).decode("utf-8", "replace") if len(data) > 28 else ""
+        if data[27] and self.authdata.get(username) is None:
+            reply = bytearray([data[0], _RMCP_UNAUTHORIZED_NAME, 0, 0]) + self.clientsessionid
+            self.send_payload(reply, ipmi_constants.payload_types["rakp2"], retry=False)
+            return
+        super()._got_rakp1(data)
+
+    def process_pktqueue(self) -> None:
+        if self.bmc.spec.unreachable:
+            self.pktqueue.clear()
+            return
+        super().process_pktqueue()
+
+
+class _LabBmc(pyghmi_bmc.Bmc):
+    """One simulated BMC; the fleet owns its socket and its dispatcher."""
+
+    def __init__(self, spec: _BmcSpec, address: str) -> None:
+        self.spec = spec
+        super().__init__(spec.authdata, port=spec.port, address=address)
+
+    # -- transport ---------------------------------------------------------
+    def sessionless_data(self, data: Any, sockaddr: Any) -> None:
+        if self.spec.unreachable:
+            return
+        raw = bytearray(data)
+        if len(raw) >= 22 and raw[0] == 6 and raw[4] == 6 and raw[5] == _OPEN_SESSION_REQUEST:
+            _LabServerSession(self.authdata, self.kg, sockaddr, self.serversocket, raw[16:], self.uuid, bmc=self)
+            return
+        super().sessionless_data(data, sockaddr)
+
+    # -- power hooks (return value = IPMI completion code) -----------------
+    def get_power_state(self) -> str:
+        return "on" if self.spec.target.bmc_power_state() else "off"
+
+    def _apply(self, action: str) -> int:
+        if self.spec.stuck_power and action != "on":
+            return _CC_OK  # acknowledged, relay never moves
+        try:
+            self.spec.target.bmc_power(action)
+        except Exception:  # the host model refused: report it like a BMC would
+            return _CC_NOT_IN_PRESENT_STATE
+        return _CC_OK
+
+    def power_on(self) -> int:
+        return self._apply("on")
+
+    def power_off(self) -> int:
+        return self._apply("off")
+
+    def power_cycle(self) -> int:
+        return self._apply("cycle")
+
+    def power_reset(self) -> int:
+        return self._apply("reset")
+
+    def power_shutdown(self) -> int:
+        return self._apply("soft")
+
+    def pulse_diag(self) -> int:
+        return _CC_OK
+
+    def get_chassis_status(self, session: Any) -> None:
+        try:
+            on = self.spec.target.bmc_power_state()
+        except Exception:
+            session.send_ipmi_response(code=_CC_UNSPECIFIED)
+            return
+        # current power state, last power event, misc chassis state, front panel
+        session.send_ipmi_response(data=[0x01 if on else 0x00, 0x00, 0x00, 0x00])
+
+    def get_system_guid(self) -> Any:
+        return self.uuid
+
+    def cold_reset(self) -> int:
+        return _CC_OK
+
+
+def _ensure_wakeup_socket() -> None:
+    """Give pyghmi's I/O loop a loopback wake-up socket before any server.
+
+    pyghmi wakes its select() by sending to the first socket in its pool at
+    the address it probed for itself; if that first socket is an IPv4 BMC
+    socket the probe picks an IPv6 address it cannot reach.  A dedicated
+    127.0.0.1 socket first in the pool keeps wake-ups on loopback.
+    """
+    if pyghmi_session.iosockets:
+        return
+    wake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    wake.bind(("127.0.0.1", 0))
+    pyghmi_session.myself = "127.0.0.1"
+    pyghmi_session.ipv6support = False
+    pyghmi_session.iosockets.append(wake)
+
+
+class BmcFleet:
+    """Many simulated BMCs served from one process (see module docstring)."""
+
+    def __init__(self, address: str = "127.0.0.1") -> None:
+        self.address = address
+        self._specs: Dict[str, _BmcSpec] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    # -- configuration -------------------------------------------------------
+    def add(self, name: str, port: int, username: str, password: str, target: PowerTarget) -> None:
+        with self._lock:
+            if name in self._specs:
+                raise ValueError(f"BMC {name!r} already added")
+            if any(spec.port == port for spec in self._specs.values()):
+                raise ValueError(f"port {port} already used by another BMC")
+            spec = _BmcSpec(name, port, username, password, target, authdata={username: password})
+            self._specs[name] = spec
+            if self._thread is not None:
+                self._bind(spec)
+
+    def names(self) -> List[str]:
+        return list(self._specs)
+
+    # -- faults --------------------------------------------------------------
+    def set_unreachable(self, name: str, flag: bool) -> None:
+        self._spec(name).unreachable = flag
+
+    def set_password(self, name: str, password: str) -> None:
+        spec = self._spec(name)
+        spec.password = password
+        spec.authdata[spec.username] = password
+
+    def set_stuck_power(self, name: str, flag: bool) -> None:
+        self._spec(name).stuck_power = flag
+
+    def _spec(self, name: str) -> _BmcSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise KeyError(f"no BMC named {name!r}") from None
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self, ready_timeout: float = 10.0) -> None:
+        """Bind every BMC, start the dispatcher; return once each one answers."""
+        if self._thread is not None:
+            return
+        _ensure_wakeup_socket()
+        with self._lock:
+            for spec in self._specs.values():
+                self._bind(spec)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._dispatch, name="lab-bmc-dispatch", daemon=True)
+        self._thread.start()
+        self._wait_ready(ready_timeout)
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._thread = None
+        with self._lock:
+            for spec in self._specs.values():
+                self._unbind(spec)
+
+    def _bind(self, spec: _BmcSpec) -> None:
+        spec.server = _LabBmc(spec, self.address)
+
+    @staticmethod
+    def _unbind(spec: _BmcSpec) -> None:
+        server = spec.server
+        if server is None:
+            return
+        sock = server.serversocket
+        pyghmi_session.Session.bmc_handlers.pop(sock, None)
+        for handlers in list(pyghmi_session.Session.bmc_handlers.values()):
+            if isinstance(handlers, dict):
+                for key, handler in list(handlers.items()):
+                    if getattr(handler, "bmc", None) is server:
+                        del handlers[key]
+        try:
+            pyghmi_session.iosockets.remove(sock)
+        except ValueError:
+            pass
+        sock.close()
+        spec.server = None
+
+    def _dispatch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pyghmi_session.Session.wait_for_rsp(timeout=_DISPATCH_INTERVAL)
+            except Exception:  # one bad packet must not stop every BMC
+                time.sleep(0.01)
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Probe each port with Get Channel Authentication Capabilities."""
+        deadline = time.monotonic() + timeout
+        pending = [spec for spec in self._specs.values() if not spec.unreachable]
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("127.0.0.1", 0))
+            probe.settimeout(0.2)
+            while pending and time.monotonic() < deadline:
+                spec = pending[0]
+                probe.sendto(_auth_cap_request(), (self.address, spec.port))
+                try:
+                    probe.recvfrom(512)
+                except socket.timeout:
+                    continue
+                pending.pop(0)
+        finally:
+            probe.close()
+        if pending:
+            raise RuntimeError("BMCs did not answer: " + ", ".join(spec.name for spec in pending))
+
+
+def _auth_cap_request() -> bytes:
+    """An IPMI 1.5 sessionless Get Channel Authentication Capabilities request."""
+    rmcp = bytes([0x06, 0x00, 0xFF, 0x07])
+    session = bytes([0x00]) + struct.pack("<II", 0, 0)
+    header = bytes([0x20, 0x18])  # BMC slave address, netfn app (6) << 2
+    body = bytes([0x81, 0x00, 0x38, 0x8E, 0x04])  # rq addr, seq, cmd, channel+v2, priv
+    checksum1 = (-sum(header)) & 0xFF
+    checksum2 = (-sum(body)) & 0xFF
+    message = header + bytes([checksum1]) + body + bytes([checksum2])
+    return rmcp + session + bytes([len(message)]) + message
