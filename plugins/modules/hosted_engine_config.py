@@ -256,7 +256,13 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.confi
 )
 
 
-def _write_atomic(module, path, data):
+def _file_args(path, params):
+    return dict(path=path, owner=params["owner"], group=params["group"], mode=params["mode"],
+                secontext=None, attributes=None)
+
+
+def _write_atomic(module, path, data, params):
+    """Temporary file (0600) beside the target, owner and mode set on it, then renamed over the target."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
@@ -264,7 +270,10 @@ def _write_atomic(module, path, data):
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        module.atomic_move(tmp, path)
+            handle.flush()
+            os.fsync(handle.fileno())
+        module.set_fs_attributes_if_different(_file_args(tmp, params), False)
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -290,19 +299,15 @@ def main():
         module.fail_json(msg=str(exc), field=exc.field)
 
     for kind, params, path, current, result in rendered:
-        content_changed = current != result.content
-        if content_changed:
+        changed = current != result.content
+        if changed:
             diffs.append(dict(before_header=path, after_header=path,
                               before=result.masked_before, after=result.masked_after))
             if not module.check_mode:
-                _write_atomic(module, path, result.content)
-        attrs = dict(path=path, owner=params["owner"], group=params["group"], mode=params["mode"],
-                     seuser=None, serole=None, setype=None, selevel=None, attributes=None)
-        if os.path.exists(path):
-            attrs_changed = module.set_fs_attributes_if_different(attrs, False)
+                _write_atomic(module, path, result.content, params)
         else:
-            attrs_changed = True  # check mode on a file that does not exist yet
-        files.append(dict(name=kind, path=path, changed=content_changed or attrs_changed))
+            changed = module.set_fs_attributes_if_different(_file_args(path, params), False)
+        files.append(dict(name=kind, path=path, changed=changed))
 
     changed = any(item["changed"] for item in files)
     result = dict(changed=changed, files=files)
