@@ -1,0 +1,104 @@
+# Copyright (c) ovirt_ha.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fence actions through the engine, verified (private, may change).
+
+"Command sent" is not "fenced": after start, stop or restart the power state
+is polled (fence ``status``) until it is the expected one, with back-off and a
+deadline.  ``manual`` needs explicit confirmation that the host is down, and
+stop/restart of the host that runs the hosted-engine VM needs ``force``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+from .errors import EngineError, EngineNotFound, SafetyRefusal, engine_call
+from .objects import enum_value, search_quote
+from .wait import wait_until
+
+try:
+    from ovirtsdk4 import types
+except ImportError:
+    types = None
+
+ACTIONS = ("status", "start", "stop", "restart", "manual")
+EXPECTED_POWER = {"start": "on", "stop": "off", "restart": "on"}
+MANUAL_ALLOWED_STATUS = ("non_responsive", "connecting", "down", "error", "unassigned", "kdumping", "reboot")
+
+
+def get_host(system: Any, name: str) -> Any:
+    with engine_call("looking up the host", obj="host %r" % name):
+        found = [h for h in system.hosts_service().list(search="name=%s" % search_quote(name), all_content=True)
+                 if h.name == name]
+    if not found:
+        raise EngineNotFound("no host named %r" % name, obj="host", expected="the name of an existing host")
+    return found[0]
+
+
+def runs_engine_vm(host: Any) -> bool:
+    return bool(getattr(host.hosted_engine, "active", False))
+
+
+def check_safety(host: Any, action: str, confirm_host_is_down: bool, force: bool) -> None:
+    """Refuse dangerous requests before any request that changes something."""
+    status = enum_value(host.status)
+    if action == "manual":
+        if not confirm_host_is_down:
+            raise SafetyRefusal(
+                "refusing manual fence confirmation of host %s: it tells the engine the host is off and its VMs may be "
+                "started elsewhere" % host.name, obj="host %r (status %s)" % (host.name, status),
+                expected="confirm_host_is_down: true after checking the host is really powered off or rebooted")
+        if status not in MANUAL_ALLOWED_STATUS:
+            raise SafetyRefusal("refusing manual fence confirmation of host %s: the engine sees it %s" % (
+                host.name, status), obj="host %r" % host.name,
+                expected="a host in status %s" % " or ".join(MANUAL_ALLOWED_STATUS))
+    if action in ("stop", "restart") and runs_engine_vm(host) and not force:
+        raise SafetyRefusal("refusing to %s host %s: it runs the hosted-engine VM" % (action, host.name),
+                            obj="host %r" % host.name,
+                            expected="another host, or force: true (the engine VM goes down with the host)")
+
+
+def power_status(host_service: Any, name: str) -> Optional[str]:
+    """The power state the fence agent reports: on, off or unknown."""
+    with engine_call("reading the power status", obj="host %r" % name,
+                     expected="power management enabled with a working fence agent"):
+        action = host_service.fence(fence_type="status")
+    return enum_value(getattr(getattr(action, "power_management", None), "status", None))
+
+
+def fence_host(system: Any, name: str, action: str, *, confirm_host_is_down: bool, force: bool,
+               check_mode: bool, wait: bool, timeout: float,
+               sleep: Optional[Callable[[float], None]] = None) -> Dict[str, Any]:
+    host = get_host(system, name)
+    check_safety(host, action, confirm_host_is_down, force)
+    service = system.hosts_service().host_service(host.id)
+    result: Dict[str, Any] = {"host": name, "id": host.id, "action": action, "status": enum_value(host.status)}
+    if action == "manual":
+        result.update(changed=True, power_state=None)
+        if not check_mode:
+            with engine_call("confirming the host was rebooted (manual fence)", obj="host %r" % name):
+                service.fence(fence_type="manual")
+        return result
+    before = power_status(service, name)
+    result["power_state_before"] = before
+    expected = EXPECTED_POWER.get(action)
+    if action == "status" or (action != "restart" and before == expected):
+        result.update(changed=False, power_state=before)
+        return result
+    result["changed"] = True
+    if check_mode:
+        result["power_state"] = expected
+        return result
+    with engine_call("fencing (%s)" % action, obj="host %r (power %s)" % (name, before),
+                     expected="a host the engine may fence (stop needs maintenance)"):
+        service.fence(fence_type=action)
+    if not wait:
+        result["power_state"] = None
+        return result
+    kwargs: Dict[str, Any] = {} if sleep is None else {"sleep": sleep}
+    final = wait_until(lambda: power_status(service, name), lambda state: state == expected,
+                       what="host %s to report power %s after %s" % (name, expected, action),
+                       describe=lambda state: "power %s" % state, timeout=timeout, interval=2, **kwargs)
+    if final != expected:  # pragma: no cover - wait_until raises first
+        raise EngineError("host %s did not reach power %s" % (name, expected))
+    result["power_state"] = final
+    return result

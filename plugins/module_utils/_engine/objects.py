@@ -1,0 +1,71 @@
+# Copyright (c) ovirt_ha.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Finding engine objects by name with few requests (private, may change)."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Iterable, List, Optional
+
+from .errors import EngineNotFound, engine_call
+
+
+def enum_value(value: Any) -> Optional[str]:
+    """``'up'`` for ``HostStatus.UP``; None stays None."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def search_quote(name: str) -> str:
+    """Quote a name for the engine search syntax when it needs quoting."""
+    if re.match(r"^[A-Za-z0-9_.@-]+$", name):
+        return name
+    return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def by_name(objects: Iterable[Any]) -> Dict[str, Any]:
+    return {obj.name: obj for obj in objects}
+
+
+def by_id(objects: Iterable[Any]) -> Dict[str, Any]:
+    return {obj.id: obj for obj in objects}
+
+
+def get_cluster(system: Any, name: str, follow: Optional[str] = None) -> Any:
+    """The cluster called ``name`` (one request)."""
+    with engine_call("listing clusters", obj="cluster %r" % name):
+        found = [c for c in system.clusters_service().list(search="name=%s" % search_quote(name), follow=follow)
+                 if c.name == name]
+    if not found:
+        raise EngineNotFound("no cluster named %r" % name, obj="cluster %r" % name,
+                             expected="an existing cluster name")
+    return found[0]
+
+
+def list_hosts(system: Any, cluster: Optional[str] = None, *, all_content: bool = False,
+               follow: Optional[str] = None) -> List[Any]:
+    """Hosts, of one cluster or all (one request)."""
+    search = "cluster=%s" % search_quote(cluster) if cluster else None
+    with engine_call("listing hosts", obj="cluster %r" % cluster if cluster else "hosts"):
+        return list(system.hosts_service().list(search=search, all_content=all_content or None, follow=follow))
+
+
+def list_vms(system: Any, cluster: Optional[str] = None, *, all_content: bool = False) -> List[Any]:
+    """VMs, of one cluster or all (one request)."""
+    search = "cluster=%s" % search_quote(cluster) if cluster else None
+    with engine_call("listing VMs", obj="cluster %r" % cluster if cluster else "VMs"):
+        return list(system.vms_service().list(search=search, all_content=all_content or None))
+
+
+def list_storage_domains(system: Any) -> List[Any]:
+    with engine_call("listing storage domains"):
+        return list(system.storage_domains_service().list())
+
+
+def require_named(found: Dict[str, Any], names: List[str], kind: str, field: str, where: str = "") -> None:
+    """Fail, naming the first option entry, when any name is missing."""
+    for index, name in enumerate(names):
+        if name not in found:
+            raise EngineNotFound("no %s named %r%s" % (kind, name, where),
+                                 obj="%s[%d].name" % (field, index),
+                                 expected="the name of an existing %s" % kind)
