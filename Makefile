@@ -1,0 +1,114 @@
+# ovirt_ha.core — every entry point for developers and CI.
+#   make demo        bring up the lab and run the collection's playbooks against it
+#   make test        set up everything, then run every test layer (what CI runs)
+#   make test-quick  sanity + unit tests (inner loop)
+#   make bench       benchmarks (ratios against a baseline measured in the same run)
+#   make docs        render the module reference under docs/modules (not committed)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_BASE ?= python3.11
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-stamp
+COLLECTIONS := $(CURDIR)/.build
+TEST_TREE := $(CURDIR)/.build/test/ansible_collections/ovirt_ha/core
+LAYER := scripts/run-layer.sh
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PATH := $(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup venv system-deps build-tree test test-quick sanity lint mypy units changelog-lint docs-lint \
+        integration molecule ee demo bench docs clean lab-down
+
+help:
+	@sed -n '2,7p' Makefile | sed 's/^# *//'
+
+## ---- set-up -------------------------------------------------------------------------------------------
+$(PY):
+	$(PYTHON_BASE) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-test.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+venv: $(STAMP)
+
+system-deps:
+	bash scripts/install-debian-deps.sh
+
+build-tree:
+	@bash scripts/sync-build-tree.sh >/dev/null
+
+setup: venv system-deps build-tree
+	@bash scripts/install-get-pip-standin.sh $(PY)
+
+## ---- test layers --------------------------------------------------------------------------------------
+test: setup
+	@bash $(LAYER) sanity     $(MAKE) --no-print-directory sanity
+	@bash $(LAYER) lint       $(MAKE) --no-print-directory lint
+	@bash $(LAYER) mypy       $(MAKE) --no-print-directory mypy
+	@bash $(LAYER) units      $(MAKE) --no-print-directory units
+	@bash $(LAYER) changelog  $(MAKE) --no-print-directory changelog-lint
+	@bash $(LAYER) docs-lint  $(MAKE) --no-print-directory docs-lint
+	@bash $(LAYER) integration $(MAKE) --no-print-directory integration
+	@bash $(LAYER) molecule   $(MAKE) --no-print-directory molecule
+	@bash $(LAYER) ee         $(MAKE) --no-print-directory ee
+	@bash scripts/run-layer.sh --summary
+
+test-quick: setup
+	@bash $(LAYER) sanity $(MAKE) --no-print-directory sanity
+	@bash $(LAYER) units  $(MAKE) --no-print-directory units
+	@bash scripts/run-layer.sh --summary
+
+sanity: build-tree
+	cd $(TEST_TREE) && $(BIN)/ansible-test sanity --python 3.11 --color no $(if $(TEST),--test $(TEST),)
+
+lint:
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+
+mypy:
+	@bash scripts/mypy-module-utils.sh
+
+units: build-tree
+	$(BIN)/pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+
+changelog-lint:
+	$(BIN)/antsibull-changelog lint
+
+docs-lint: build-tree
+	cd $(TEST_TREE) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+
+integration: build-tree
+	@bash scripts/run-integration.sh $(TEST_TREE)
+
+molecule:
+	@bash scripts/run-molecule.sh
+
+ee:
+	rm -rf .build/ee-context
+	$(BIN)/ansible-builder create -f meta/execution-environment.yml --context .build/ee-context --output-filename Containerfile
+	@test -s .build/ee-context/Containerfile && echo "ee: Containerfile written to .build/ee-context"
+
+## ---- user entry points --------------------------------------------------------------------------------
+demo: setup
+	@bash scripts/demo.sh
+
+bench: setup
+	@bash scripts/run-benchmarks.sh
+
+docs: venv build-tree
+	rm -rf docs/modules && mkdir -p docs/modules
+	$(BIN)/antsibull-docs collection --use-current --dest-dir docs/modules --output-format simplified-rst ovirt_ha.core
+	@echo "module reference rendered under docs/modules/"
+
+lab-down:
+	-$(PY) -m tests.lab down
+
+clean: lab-down
+	rm -rf .build tests/output .mypy_cache .pytest_cache .hypothesis

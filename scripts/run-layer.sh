@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs one test layer, shows its output, and records how many checks it ran and how long it took.
+#   run-layer.sh NAME COMMAND...   run a layer; exit non-zero when it fails
+#   run-layer.sh --summary         print the table of layers run so far, then reset it
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+summary="$top/.build/layers.tsv"
+mkdir -p "$top/.build/logs"
+
+if [ "${1:-}" = "--summary" ]; then
+  [ -f "$summary" ] || exit 0
+  echo
+  echo "================ test layers ================"
+  awk -F'\t' '{printf "  %-12s %-6s %6ss  %s\n", $1, $2, $3, $4; n += $5} END {printf "  total checks counted: %d\n", n}' "$summary"
+  passed=$(awk -F'\t' '$2=="ok" {n += $5} END {print n+0}' "$summary")
+  failed=$(awk -F'\t' '$2!="ok" {n += 1} END {print n+0}' "$summary")
+  echo "${passed} passed, ${failed} failed"
+  rm -f "$summary"
+  exit 0
+fi
+
+name=$1; shift
+log="$top/.build/logs/$name.log"
+echo
+echo "================ layer: $name ================"
+start=$(date +%s)
+"$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+secs=$(( $(date +%s) - start ))
+
+# How many checks the layer ran, read from its own tool's output.
+count() { grep -cE "$1" "$log" || true; }
+last_num() { grep -oE "$1" "$log" | tail -n 1 | grep -oE '[0-9]+' | head -n 1; }
+case "$name" in
+  sanity)      n=$(count "^Running sanity test '"); what="$n sanity tests" ;;
+  lint)        n=$(last_num "on [0-9]+ files"); n=${n:-0}; what="ansible-lint on $n files, yamllint clean" ;;
+  mypy)        n=$(last_num "in [0-9]+ source files"); n=${n:-0}; what="$n source files type-checked" ;;
+  units)       n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n unit tests passed" ;;
+  changelog)   n=$(ls "$top"/changelogs/fragments/*.y*ml 2>/dev/null | wc -l); what="$n fragments linted" ;;
+  docs-lint)   n=$(ls "$top"/plugins/modules/*.py 2>/dev/null | wc -l); what="docs of $n modules linted" ;;
+  integration) n=$(count "^Running [a-z0-9_]+ integration test role"); what="$n integration targets" ;;
+  molecule)    n=$(count "^molecule: scenario .* passed"); what="$n molecule scenarios" ;;
+  ee)          n=1; what="execution environment context built" ;;
+  *)           n=0; what="" ;;
+esac
+if [ "$rc" -eq 0 ]; then status=ok; else status=FAILED; fi
+printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$status" "$secs" "$what" "$n" >> "$summary"
+echo "---- layer $name: $status in ${secs}s ($what)"
+if [ "$rc" -ne 0 ]; then
+  bash "$0" --summary
+  echo "layer $name failed (exit $rc); log: $log" >&2
+  exit "$rc"
+fi
