@@ -295,3 +295,52 @@ def small_cluster(engine: Optional[FakeEngine] = None) -> FakeEngine:
     engine.add_vm("vm1", cluster, ha=True, priority=50, host=h1)
     engine.add_vm("vm2", cluster, status="down")
     return engine
+
+
+# -- running a module against the fake engine ----------------------------------
+
+class FakeSession:
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+        self.closed = False
+
+    @property
+    def system(self) -> FakeSystem:
+        return self.engine.system_service()
+
+    def __enter__(self) -> "FakeSession":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.closed = True
+
+
+AUTH = {"url": "https://engine.test/ovirt-engine/api", "username": "admin@internal", "password": "pw"}
+
+
+def run_module(main: Any, args: Dict[str, Any], engine: FakeEngine, capsys: Any, *, check_mode: bool = False,
+               diff: bool = False) -> Dict[str, Any]:
+    """Run ``main()`` with ``args``; return the exit JSON plus ``failed`` and ``rc``."""
+    import json
+    from unittest import mock
+
+    from ansible.module_utils.testing import patch_module_args
+
+    args = dict(args)
+    args.setdefault("auth", AUTH)
+    args["_ansible_check_mode"] = check_mode
+    args["_ansible_diff"] = diff
+    target = "ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module.EngineSession"
+    with patch_module_args(args), mock.patch(target, lambda options: FakeSession(engine)):
+        try:
+            main()
+        except SystemExit as exc:
+            rc = exc.code
+        else:  # pragma: no cover
+            raise AssertionError("module did not exit")
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    result["rc"] = rc
+    # ansible-core 2.19 returns structured warnings; keep the plain messages.
+    result["warning_msgs"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    return result
