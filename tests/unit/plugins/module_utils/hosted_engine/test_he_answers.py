@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.answers import AnswerFile, format_typed
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.errors import ConfigError, ParseError
-from he_fixtures import read_text
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import read_text
 
 
 def test_reference_round_trip_and_types():

@@ -9,7 +9,7 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.error
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.hosted_engine_conf import (
     HostedEngineConf, is_shell_safe,
 )
-from he_fixtures import read_text
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import read_text
 
 SAFE_ALPHABET = "abcXYZ0189@%+=:,./_^#*?[]{}-"
 KEYS = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,12}\Z", fullmatch=True)

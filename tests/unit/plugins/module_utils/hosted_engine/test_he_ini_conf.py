@@ -9,7 +9,7 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.error
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.ini_conf import (
     IniFile, broker_values, score_values,
 )
-from he_fixtures import read_text
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import read_text
 
 BROKER_DEFAULTS = dict(smtp_server="localhost", smtp_port=25, smtp_timeout=10, destination_emails=["root@localhost"],
                        source_email="root@localhost", state_transition=["maintenance", "start", "stop", "up", "down"])

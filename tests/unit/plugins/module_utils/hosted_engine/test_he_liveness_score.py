@@ -7,7 +7,7 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.liven
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.score import (
     Monitors, ScoreWeights, cpu_load_penalty, host_score, network_share, would_take_over,
 )
-from he_fixtures import read_text
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import read_text
 
 
 def test_liveness_changes_unchanged_and_unknown():

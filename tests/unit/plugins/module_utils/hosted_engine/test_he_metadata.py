@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine import metadata as md
-from he_fixtures import REFERENCE, read_bytes
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import REFERENCE, read_bytes
 
 REF = read_bytes("hosted-engine.metadata")
 WALL = calendar.timegm((2025, 1, 6, 10, 0, 0))

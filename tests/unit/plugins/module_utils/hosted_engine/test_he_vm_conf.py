@@ -9,7 +9,7 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.error
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.vm_conf import (
     VmConf, format_device, parse_device,
 )
-from he_fixtures import read_text
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import read_text
 
 
 def test_reference_round_trip_and_content():

@@ -4,7 +4,7 @@ import json
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine import metadata as md
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.vm_status import build_status
-from he_fixtures import read_bytes, read_text
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import read_bytes, read_text
 
 UP = {"vm": "up", "health": "good", "detail": "Up"}
 DOWN = {"vm": "down", "health": "bad", "detail": "unknown", "reason": "vm not running on this host"}
