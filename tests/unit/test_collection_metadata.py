@@ -1,0 +1,51 @@
+"""The collection's metadata agrees with its content: every module sits in its action group."""
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Modules that talk to neither the engine nor a BMC (they run on hosted-engine hosts and read local files).
+HOST_SIDE = {"hosted_engine_status", "hosted_engine_config"}
+
+
+def _modules() -> dict[str, str]:
+    """Module name -> the connection doc fragment it extends ('engine', 'ipmi' or '')."""
+    found = {}
+    for path in sorted((ROOT / "plugins" / "modules").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        doc = next(
+            node.value.value for node in tree.body
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DOCUMENTATION"
+        )
+        fragments = yaml.safe_load(doc).get("extends_documentation_fragment", [])
+        kind = next((f.rsplit(".", 1)[-1] for f in fragments if f.rsplit(".", 1)[-1] in ("engine", "ipmi")), "")
+        found[path.stem] = kind
+    return found
+
+
+def test_every_module_is_in_the_action_group_of_its_connection() -> None:
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    groups = runtime["action_groups"]
+    for name, kind in _modules().items():
+        if name in HOST_SIDE:
+            assert all(name not in members for members in groups.values()), name
+            continue
+        assert kind, f"{name} extends neither the engine nor the ipmi doc fragment"
+        assert name in groups[kind], f"{name} missing from action group {kind!r} in meta/runtime.yml"
+
+
+def test_action_groups_name_only_existing_modules() -> None:
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    modules = set(_modules())
+    for group, members in runtime["action_groups"].items():
+        assert members == sorted(members), f"keep action group {group} sorted"
+        assert set(members) <= modules, f"{group} lists modules that do not exist: {set(members) - modules}"
+
+
+def test_version_is_defined_once() -> None:
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    assert galaxy["version"].count(".") == 2
+    assert galaxy["version"] not in (ROOT / "Makefile").read_text()
