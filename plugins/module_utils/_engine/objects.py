@@ -16,6 +16,17 @@ def enum_value(value: Any) -> Optional[str]:
     return str(getattr(value, "value", value))
 
 
+def inlined_agents(host: Any) -> Optional[List[Any]]:
+    """The host's fence agents when the engine inlined them (``follow=agents``).
+
+    None when it did not: the SDK then holds an empty list carrying the link's href.
+    """
+    agents = host.agents
+    if agents is None or (len(agents) == 0 and getattr(agents, "href", None)):
+        return None
+    return list(agents)
+
+
 def search_quote(name: str) -> str:
     """Quote a name for the engine search syntax when it needs quoting."""
     if re.match(r"^[A-Za-z0-9_.@-]+$", name):

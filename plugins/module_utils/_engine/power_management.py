@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .diff import DifferenceTracker
 from .errors import EngineNotFound, InputError, engine_call
-from .objects import enum_value, list_hosts
+from .objects import enum_value, inlined_agents, list_hosts
 
 try:
     from ovirtsdk4 import types
@@ -208,7 +208,7 @@ def apply_power_management(system: Any, specs: List[HostPmSpec], tracker: Differ
     plans = []
     for spec in specs:
         host = hosts[spec.name]
-        agents = host.agents
+        agents = inlined_agents(host)
         if agents is None:  # engine did not inline the agents
             with engine_call("listing fence agents", obj="host %r" % spec.name):
                 agents = list(system.hosts_service().host_service(host.id).fence_agents_service().list())

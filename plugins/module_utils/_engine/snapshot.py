@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any, Dict, List, Optional
 
 from .errors import engine_call
-from .objects import enum_value, get_cluster, list_hosts, list_vms
+from .objects import enum_value, get_cluster, inlined_agents, list_hosts, list_vms
 
 SNAPSHOT_REQUESTS = 4
 
@@ -34,7 +34,7 @@ def fencing_policy_dict(policy: Any) -> Optional[Dict[str, Any]]:
 def host_dict(host: Any) -> Dict[str, Any]:
     pm = host.power_management
     he = host.hosted_engine
-    agents = host.agents
+    agents = inlined_agents(host)
     return {
         "name": host.name,
         "id": host.id,

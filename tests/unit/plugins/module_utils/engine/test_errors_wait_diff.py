@@ -105,3 +105,15 @@ def test_difference_tracker_unchanged():
     tracker.add("vm1", "priority", 1, 1)
     assert not tracker.changed
     assert tracker.diff() == {"before": {}, "after": {}}
+
+
+def test_inlined_agents_tells_link_from_empty_list():
+    from ovirtsdk4.reader import Reader
+    from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.objects import inlined_agents
+
+    linked = Reader.read(b'<host id="1"><link href="/ovirt-engine/api/hosts/1/fenceagents" rel="agents"/></host>')
+    inlined = Reader.read(b'<host id="1"><agents><agent id="2"><type>ipmilan</type></agent></agents></host>')
+    empty = Reader.read(b'<host id="1"><agents/></host>')
+    assert inlined_agents(linked) is None
+    assert [a.type for a in inlined_agents(inlined)] == ["ipmilan"]
+    assert inlined_agents(empty) == []
