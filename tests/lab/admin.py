@@ -1,0 +1,99 @@
+"""The admin endpoint (/lab): faults, clock steps, request statistics, engine HA switches, model snapshot."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from tests.lab.faults import FaultError
+
+if TYPE_CHECKING:
+    from tests.lab.server import LabServer
+
+MAX_STEP = 7 * 24 * 3600
+
+
+class Admin:
+    def __init__(self, lab: "LabServer") -> None:
+        self.lab = lab
+
+    def handle(self, method: str, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        lab = self.lab
+        route = path[len("/lab"):] if path.startswith("/lab") else None
+        if route is None:
+            return 404, {"error": "not found"}
+        if route in ("", "/state") and method == "GET":
+            return 200, self.state()
+        if route == "/faults" and method == "POST":
+            try:
+                with lab.model.lock:
+                    result = lab.faults.inject(str(payload["kind"]), payload.get("target"), payload.get("value"))
+            except FaultError as exc:
+                return 400, {"error": str(exc)}
+            lab.after_action()
+            lab.sync_listeners()
+            return 200, result
+        if route == "/faults" and method == "DELETE":
+            with lab.model.lock:
+                lab.faults.clear()
+            lab.after_action()
+            lab.sync_listeners()
+            return 200, {"faults": []}
+        if route == "/faults" and method == "GET":
+            with lab.model.lock:
+                return 200, {"faults": lab.faults.describe()}
+        if route == "/clock/step" and method == "POST":
+            seconds = float(payload.get("seconds", 0))
+            if not 0 <= seconds <= MAX_STEP:
+                return 400, {"error": f"seconds must be between 0 and {MAX_STEP}"}
+            return 200, {"now": lab.step(seconds)}
+        if route == "/clock" and method == "GET":
+            return 200, {"now": lab.clock.now(), "mode": lab.clock.mode, "scale": lab.clock.scale}
+        if route == "/stats" and method == "GET":
+            return 200, lab.stats.snapshot()
+        if route == "/stats/reset" and method == "POST":
+            lab.stats.reset()
+            return 200, lab.stats.snapshot()
+        if route == "/engine-ha" and method == "POST":
+            with lab.model.lock:
+                lab.engine.features.update(payload)
+            return 200, lab.engine.features.as_dict()
+        if route == "/engine-ha" and method == "GET":
+            return 200, lab.engine.features.as_dict()
+        return 404, {"error": f"no admin route {method} {path}"}
+
+    def state(self) -> dict[str, Any]:
+        lab = self.lab
+        model = lab.model
+        with model.lock:
+            now = lab.clock.now()
+            hosts = []
+            for host in model.hosts.values():
+                entry: dict[str, Any] = {
+                    "name": host.name, "id": host.id, "status": host.status, "spm": host.spm, "power_on": host.power_on,
+                    "network_ok": host.network_ok, "mgmt_bridge_ok": host.mgmt_bridge_ok, "responsive": host.responsive(now),
+                    "fence_state": host.fence_state, "vms": sum(1 for vm in model.vms_on(host.id) if vm.status != "down"),
+                }
+                if host.he_configured:
+                    entry["hosted_engine"] = {"host_id": host.he_host_id, "score": host.he_score, "state": host.he_state,
+                                              "local_maintenance": host.he_local_maintenance, "agent_stopped": host.he_agent_stopped,
+                                              "metadata_stale": host.he_metadata_stale}
+                hosts.append(entry)
+            small = len(model.vms) <= 2000
+            he_vm = model.he_vm()
+            return {
+                "clock": {"now": now, "mode": lab.clock.mode, "scale": lab.clock.scale},
+                "engine": {"up": model.engine_up, "api_available": lab.api_available(), "started_at": model.engine_started_at,
+                           "global_maintenance": model.global_maintenance},
+                "hosts": hosts,
+                "vm_counts": dict(Counter(vm.status for vm in model.vms.values())),
+                "vms": [{"name": vm.name, "id": vm.id, "status": vm.status, "host": model.hosts[vm.host_id].name if vm.host_id else None,
+                         "ha": vm.ha_enabled, "priority": vm.ha_priority, "restart_attempts": vm.restart_attempts}
+                        for vm in model.vms.values()] if small else None,
+                "hosted_engine_vm": {"status": he_vm.status, "host": model.hosts[he_vm.host_id].name if he_vm.host_id else None}
+                if he_vm else None,
+                "storage_domains": [{"name": sd.name, "id": sd.id, "status": sd.status} for sd in model.storage_domains.values()],
+                "faults": lab.faults.describe(),
+                "engine_ha": lab.engine.features.as_dict(),
+                "events": len(model.events),
+            }

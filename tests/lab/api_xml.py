@@ -1,0 +1,195 @@
+"""Model objects to ovirtsdk4 types and XML, written with the SDK's own Writer (cached per object)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Callable, Iterable, Optional
+
+import ovirtsdk4.types as t
+from ovirtsdk4.writer import Writer
+
+from tests.lab.clock import Clock
+from tests.lab.model import Cluster, DataCenter, Event, FenceAgent, Host, Job, Model, StorageDomain, Vm
+
+API = "/ovirt-engine/api"
+
+
+def _link(obj: Any, href: str) -> Any:
+    obj.href = href
+    return obj
+
+
+def _version(pair: tuple[int, int]) -> t.Version:
+    return t.Version(major=pair[0], minor=pair[1])
+
+
+class Renderer:
+    """Builds SDK objects for the model and serializes them."""
+
+    def __init__(self, model: Model, clock: Clock) -> None:
+        self.model = model
+        self.clock = clock
+
+    def when(self, lab_time: float) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.clock.wall_start + lab_time, tz=datetime.timezone.utc)
+
+    # -- single objects -------------------------------------------------------
+    def data_center(self, dc: DataCenter) -> t.DataCenter:
+        return _link(t.DataCenter(id=dc.id, name=dc.name, status=t.DataCenterStatus(dc.status), local=False,
+                                  version=_version(dc.version), storage_format=t.StorageFormat.V5), f"{API}/datacenters/{dc.id}")
+
+    def cluster(self, cluster: Cluster) -> t.Cluster:
+        policy = t.FencingPolicy(
+            enabled=cluster.fencing_enabled,
+            skip_if_connectivity_broken=t.SkipIfConnectivityBroken(enabled=cluster.skip_if_connectivity_broken,
+                                                                   threshold=cluster.connectivity_threshold),
+            skip_if_sd_active=t.SkipIfSdActive(enabled=cluster.skip_if_sd_active),
+            skip_if_gluster_bricks_up=False,
+            skip_if_gluster_quorum_not_met=False,
+        )
+        return _link(t.Cluster(id=cluster.id, name=cluster.name, fencing_policy=policy, version=_version(cluster.version),
+                               cpu=t.Cpu(type=cluster.cpu_type, architecture=t.Architecture.X86_64),
+                               data_center=_link(t.DataCenter(id=cluster.data_center_id), f"{API}/datacenters/{cluster.data_center_id}"),
+                               ha_reservation=False, ballooning_enabled=False),
+                     f"{API}/clusters/{cluster.id}")
+
+    def host(self, host: Host, all_content: bool = False, running: Optional[int] = None) -> t.Host:
+        if all_content and running is None:
+            running = sum(1 for vm in self.model.vms_on(host.id) if vm.status != "down")
+        if not all_content:
+            running = None
+        obj = t.Host(
+            id=host.id, name=host.name, address=host.address, status=t.HostStatus(host.status), type=t.HostType.RHEL,
+            cluster=_link(t.Cluster(id=host.cluster_id), f"{API}/clusters/{host.cluster_id}"),
+            spm=t.Spm(priority=host.spm_priority, status=t.SpmStatus(host.spm)),
+            memory=host.memory, max_scheduling_memory=host.memory - 8 * 1024 ** 3,
+            cpu=t.Cpu(name=host.cpu_name, speed=float(host.cpu_speed),
+                      topology=t.CpuTopology(sockets=host.cpu_sockets, cores=host.cpu_cores, threads=host.cpu_threads)),
+            power_management=t.PowerManagement(enabled=host.pm_enabled, automatic_pm_enabled=host.pm_automatic,
+                                               kdump_detection=host.kdump_detection),
+            port=54321, protocol=t.HostProtocol.STOMP, external_status=t.ExternalStatus.OK,
+            os=t.OperatingSystem(type="RHEL", version=t.Version(full_version="9.4", major=9, minor=4)),
+            version=t.Version(full_version="vdsm-4.50.5.1-1.el9", major=4, minor=50, build=5, revision=1),
+            summary=t.VmSummary(active=running, total=running) if running is not None else None,
+            ksm=t.Ksm(enabled=True), transparent_huge_pages=t.TransparentHugePages(enabled=True),
+        )
+        if all_content and host.he_configured:
+            obj.hosted_engine = t.HostedEngine(active=self._he_active(host), configured=True,
+                                               global_maintenance=self.model.global_maintenance,
+                                               local_maintenance=host.he_local_maintenance, score=host.he_score)
+        return _link(obj, f"{API}/hosts/{host.id}")
+
+    def host_key(self, host: Host, all_content: bool, running: Optional[int]) -> Any:
+        """Cache key for a host's XML: everything it depends on outside the host object itself."""
+        if not all_content:
+            return "plain"
+        he = (self._he_active(host), self.model.global_maintenance) if host.he_configured else None
+        return ("all", running, he)
+
+    def _he_active(self, host: Host) -> bool:
+        return host.power_on and not host.he_agent_stopped and host.network_ok
+
+    def vm(self, vm: Vm) -> t.Vm:
+        obj = t.Vm(
+            id=vm.id, name=vm.name, status=t.VmStatus(vm.status), type=t.VmType.SERVER, memory=vm.memory,
+            cpu=t.Cpu(topology=t.CpuTopology(sockets=vm.cpus, cores=1, threads=1)),
+            cluster=_link(t.Cluster(id=vm.cluster_id), f"{API}/clusters/{vm.cluster_id}"),
+            high_availability=t.HighAvailability(enabled=vm.ha_enabled, priority=vm.ha_priority),
+            storage_error_resume_behaviour=t.VmStorageErrorResumeBehaviour(vm.resume_behaviour),
+            placement_policy=t.VmPlacementPolicy(
+                affinity=t.VmAffinity(vm.affinity),
+                hosts=[_link(t.Host(id=h), f"{API}/hosts/{h}") for h in vm.placement_hosts] or None),
+            origin="managed_hosted_engine" if vm.hosted_engine else "ovirt",
+            stateless=False, delete_protected=False,
+        )
+        if vm.host_id and vm.status != "down":
+            obj.host = _link(t.Host(id=vm.host_id), f"{API}/hosts/{vm.host_id}")
+        if vm.lease_sd_id:
+            obj.lease = t.StorageDomainLease(storage_domain=_link(t.StorageDomain(id=vm.lease_sd_id), f"{API}/storagedomains/{vm.lease_sd_id}"))
+        if vm.status != "down" and vm.start_time:
+            obj.start_time = self.when(vm.start_time)
+        if vm.status == "down" and vm.stop_time:
+            obj.stop_time = self.when(vm.stop_time)
+            if vm.stop_reason:
+                obj.stop_reason = vm.stop_reason
+        return _link(obj, f"{API}/vms/{vm.id}")
+
+    def storage_domain(self, sd: StorageDomain, in_dc: bool = False) -> t.StorageDomain:
+        dc_id = next(iter(self.model.data_centers))
+        obj = t.StorageDomain(
+            id=sd.id, name=sd.name, type=t.StorageDomainType(sd.type), master=sd.master, available=sd.available, used=sd.used,
+            committed=sd.used, storage=t.HostStorage(type=t.StorageType(sd.storage_type), address=sd.address, path=sd.path),
+            storage_format=t.StorageFormat.V5, external_status=t.ExternalStatus.OK,
+            data_centers=[_link(t.DataCenter(id=dc_id), f"{API}/datacenters/{dc_id}")],
+        )
+        if in_dc:
+            obj.status = t.StorageDomainStatus(sd.status)
+            obj.data_center = _link(t.DataCenter(id=dc_id), f"{API}/datacenters/{dc_id}")
+            return _link(obj, f"{API}/datacenters/{dc_id}/storagedomains/{sd.id}")
+        return _link(obj, f"{API}/storagedomains/{sd.id}")
+
+    def agent(self, agent: FenceAgent) -> t.Agent:
+        # the password is never returned
+        return _link(t.Agent(id=agent.id, type=agent.type, address=agent.address, port=agent.port, username=agent.username,
+                             order=agent.order, encrypt_options=agent.encrypt_options, concurrent=agent.concurrent,
+                             options=[t.Option(name=k, value=v) for k, v in sorted(agent.options.items())] or None,
+                             host=_link(t.Host(id=agent.host_id), f"{API}/hosts/{agent.host_id}")),
+                     f"{API}/hosts/{agent.host_id}/fenceagents/{agent.id}")
+
+    def event(self, event: Event) -> t.Event:
+        obj = t.Event(id=str(event.id), index=event.id, code=event.code, severity=t.LogSeverity(event.severity),
+                      description=event.description, time=self.when(event.time), origin=event.origin,
+                      custom_id=event.custom_id, flood_rate=event.flood_rate)
+        if event.host_id:
+            obj.host = _link(t.Host(id=event.host_id), f"{API}/hosts/{event.host_id}")
+        if event.vm_id:
+            obj.vm = _link(t.Vm(id=event.vm_id), f"{API}/vms/{event.vm_id}")
+        if event.cluster_id:
+            obj.cluster = _link(t.Cluster(id=event.cluster_id), f"{API}/clusters/{event.cluster_id}")
+        if event.data_center_id:
+            obj.data_center = _link(t.DataCenter(id=event.data_center_id), f"{API}/datacenters/{event.data_center_id}")
+        if event.storage_domain_id:
+            obj.storage_domain = _link(t.StorageDomain(id=event.storage_domain_id), f"{API}/storagedomains/{event.storage_domain_id}")
+        return _link(obj, f"{API}/events/{event.id}")
+
+    def job(self, job: Job) -> t.Job:
+        return _link(t.Job(id=job.id, description=job.description, status=t.JobStatus(job.status), start_time=self.when(job.start_time),
+                           end_time=self.when(job.end_time) if job.end_time is not None else None,
+                           last_updated=self.when(job.last_updated), external=job.external, auto_cleared=job.auto_cleared,
+                           owner=_link(t.User(id="fdfc627c-d875-11e0-90f0-83df133b58cc"),
+                                       f"{API}/users/fdfc627c-d875-11e0-90f0-83df133b58cc")),
+                     f"{API}/jobs/{job.id}")
+
+    # -- serialization --------------------------------------------------------
+    def follow(self, obj: Any, follow: list[str]) -> Any:
+        """Inline linked objects named in ``follow`` (cluster, host, data_center)."""
+        for name in follow:
+            link = getattr(obj, name, None)
+            if link is None or link.id is None:
+                continue
+            if name == "cluster" and link.id in self.model.clusters:
+                setattr(obj, name, self.cluster(self.model.clusters[link.id]))
+            elif name == "host" and link.id in self.model.hosts:
+                setattr(obj, name, self.host(self.model.hosts[link.id]))
+            elif name == "data_center" and link.id in self.model.data_centers:
+                setattr(obj, name, self.data_center(self.model.data_centers[link.id]))
+        return obj
+
+    def write_one(self, item: Any, build: Callable[[], Any], key: Any, follow: Optional[list[str]] = None) -> bytes:
+        if follow:
+            return Writer.write(self.follow(build(), follow)).encode("utf-8")
+        data = item.cached(key)
+        if data is None:
+            data = Writer.write(build()).encode("utf-8")
+            item.store(key, data)
+        return data
+
+    def write_list(self, root: str, parts: Iterable[bytes]) -> bytes:
+        body = b"".join(parts)
+        if not body:
+            return f"<{root}/>".encode("ascii")
+        return b"<" + root.encode("ascii") + b">" + body + b"</" + root.encode("ascii") + b">"
+
+
+def write(obj: Any, root: Optional[str] = None) -> bytes:
+    return Writer.write(obj, root=root).encode("utf-8")

@@ -1,0 +1,164 @@
+"""Fault injection: what each fault kind does to the model, the BMCs and the engine API."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from tests.lab.engine import Engine
+from tests.lab.model import Host, StorageDomain
+
+HOST_FAULTS = ("host_power_loss", "host_network_cut", "mgmt_bridge_down", "bmc_unreachable", "bmc_wrong_password", "bmc_stuck_power")
+AGENT_FAULTS = ("stale_metadata", "agent_stopped")
+ENGINE_FAULTS = ("engine_vm_crash", "engine_api_down", "engine_api_slow", "engine_api_500")
+KINDS = HOST_FAULTS + AGENT_FAULTS + ENGINE_FAULTS + ("storage_domain_down",)
+
+
+class FaultError(ValueError):
+    """Unknown fault kind or target."""
+
+
+@dataclass
+class ApiFaults:
+    down: bool = False
+    slow: float = 0.0
+    error_500: bool = False
+
+
+@dataclass
+class Faults:
+    engine: Engine
+    bmcs: Any = None
+    api: ApiFaults = field(default_factory=ApiFaults)
+    active: dict[tuple[str, str], Any] = field(default_factory=dict)
+    agents: Any = None
+    bmc_passwords: dict[str, str] = field(default_factory=dict)
+
+    def _host(self, target: Optional[str]) -> Host:
+        if not target:
+            raise FaultError("this fault needs a target host (name or id)")
+        host = self.engine.model.find_host(target)
+        if host is None:
+            raise FaultError(f"no host {target!r}")
+        return host
+
+    def _domain(self, target: Optional[str]) -> StorageDomain:
+        model = self.engine.model
+        if not target:
+            return next(sd for sd in model.storage_domains.values() if sd.master)
+        domain = model.find_storage_domain(target)
+        if domain is None:
+            raise FaultError(f"no storage domain {target!r}")
+        return domain
+
+    def inject(self, kind: str, target: Optional[str] = None, value: Any = None) -> dict[str, Any]:
+        """Apply a fault (model lock held by the caller)."""
+        if kind not in KINDS:
+            raise FaultError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
+        model = self.engine.model
+        now = self.engine.now()
+        name = ""
+        if kind in HOST_FAULTS or kind in AGENT_FAULTS:
+            host = self._host(target)
+            name = host.name
+            if kind == "host_power_loss":
+                host.power_on = False
+            elif kind == "host_network_cut":
+                host.network_ok = False
+            elif kind == "mgmt_bridge_down":
+                host.mgmt_bridge_ok = False
+            elif kind == "stale_metadata":
+                host.he_metadata_stale = True
+            elif kind == "agent_stopped":
+                host.he_agent_stopped = True
+            elif self.bmcs is not None:
+                if kind == "bmc_unreachable":
+                    self.bmcs.set_unreachable(name, True)
+                elif kind == "bmc_wrong_password":
+                    self.bmcs.set_password(name, secrets.token_urlsafe(12))
+                elif kind == "bmc_stuck_power":
+                    self.bmcs.set_stuck_power(name, True)
+        elif kind == "storage_domain_down":
+            domain = self._domain(target)
+            name = domain.name
+            domain.status = "inactive"
+            self.storage_down(domain)
+        elif kind == "engine_vm_crash":
+            vm = model.he_vm()
+            if vm is not None and vm.status != "down":
+                if self.agents is not None:
+                    self.agents.crash(vm, now, penalize=True)
+            elif vm is None:
+                model.engine_up = False
+        elif kind == "engine_api_down":
+            self.api.down = True
+        elif kind == "engine_api_slow":
+            self.api.slow = float(value if value is not None else 5.0)
+        elif kind == "engine_api_500":
+            self.api.error_500 = True
+        self.active[(kind, name)] = value
+        return {"kind": kind, "target": name or None, "value": value}
+
+    def storage_down(self, domain: StorageDomain) -> None:
+        """VMs whose disks live on the domain pause (EIO)."""
+        for vm in self.engine.model.vms.values():
+            if vm.storage_sd_id == domain.id and vm.status == "up":
+                vm.status = "paused"
+                vm.paused_by_storage = True
+
+    def storage_up(self, domain: StorageDomain) -> None:
+        """Storage back: each paused VM follows its storage_error_resume_behaviour."""
+        for vm in self.engine.model.vms.values():
+            if vm.storage_sd_id == domain.id and vm.paused_by_storage:
+                vm.paused_by_storage = False
+                if vm.resume_behaviour == "auto_resume":
+                    vm.status = "up"
+                elif vm.resume_behaviour == "kill":
+                    self.engine.vm_down(vm, error=True, reason="VM was killed after a storage error")
+
+    def clear(self) -> None:
+        """Remove every fault: hosts powered and connected again, BMCs restored, API healthy."""
+        model = self.engine.model
+        now = self.engine.now()
+        for (kind, name) in list(self.active):
+            host = model.find_host(name) if name else None
+            if kind == "host_power_loss" and host is not None and not host.power_on:
+                host.power_on = True
+                host.booted_at = now
+            elif kind == "host_network_cut" and host is not None:
+                host.network_ok = True
+            elif kind == "mgmt_bridge_down" and host is not None:
+                host.mgmt_bridge_ok = True
+            elif kind == "stale_metadata" and host is not None:
+                host.he_metadata_stale = False
+            elif kind == "agent_stopped" and host is not None:
+                host.he_agent_stopped = False
+            elif kind.startswith("bmc_") and host is not None and self.bmcs is not None:
+                self.restore_bmc(kind, host)
+            elif kind == "storage_domain_down":
+                domain = model.find_storage_domain(name)
+                if domain is not None:
+                    domain.status = "active"
+                    self.storage_up(domain)
+            elif kind == "engine_vm_crash" and model.he_vm() is None:
+                model.engine_up = True
+                model.engine_started_at = now
+        self.api = ApiFaults()
+        self.active.clear()
+
+    def restore_bmc(self, kind: str, host: Host) -> None:
+        if kind == "bmc_unreachable":
+            self.bmcs.set_unreachable(host.name, False)
+        elif kind == "bmc_wrong_password":
+            agent = self.engine.model.agents_of(host.id)
+            original = self.bmc_passwords.get(host.name)
+            if original is None and agent:
+                original = agent[0].password
+            if original is not None:
+                self.bmcs.set_password(host.name, original)
+        elif kind == "bmc_stuck_power":
+            self.bmcs.set_stuck_power(host.name, False)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{"kind": kind, "target": name or None, "value": value} for (kind, name), value in self.active.items()]

@@ -1,0 +1,233 @@
+"""The lab server process: model, engine, BMCs, hosted-engine agents, listeners and the clock thread."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from tests.lab import builder
+from tests.lab.admin import Admin
+from tests.lab.api_common import Stats
+from tests.lab.api_routes import Api
+from tests.lab.api_server import AdminHandler, EngineHandler
+from tests.lab.api_xml import API, Renderer
+from tests.lab.clock import Clock
+from tests.lab.engine import Engine
+from tests.lab.engine_fence import Fencer
+from tests.lab.engine_ha import HaMonitor
+from tests.lab.faults import Faults
+from tests.lab.fencing import PowerAgentRunner
+from tests.lab.he_metadata import MetadataVolume
+from tests.lab.hosted_engine_agents import HostedEngineAgents
+from tests.lab.http_server import Listener
+from tests.lab.model import Model
+from tests.lab.power import HostPower, apply_power
+from tests.lab.sso import Sso
+from tests.lab.tls import make_certificates, server_context
+
+try:
+    from tests.lab.bmc import BmcFleet
+except ImportError:  # the BMC simulator is optional: without it fencing switches the model's power directly
+    BmcFleet = None  # type: ignore[assignment,misc]
+
+TICK_REAL_SECONDS = 0.2
+MAX_STEP_TICKS = 200000
+
+
+@dataclass
+class LabOptions:
+    state_dir: str
+    hosts: int = 3
+    vms: int = 10
+    hosted_engine: bool = False
+    clock: str = "real"
+    time_scale: float = 1.0
+    engine_uptime: float = 0.0
+    bmcs: bool = True
+
+
+def free_udp_ports(count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+class LabServer:
+    def __init__(self, options: LabOptions) -> None:
+        self.options = options
+        self.clock = Clock(options.clock, options.time_scale)
+        self.model = Model()
+        self.model.password = secrets.token_urlsafe(16)
+        self.engine = Engine(self.model, self.clock)
+        self.runner = PowerAgentRunner(direct=self._direct_power)
+        self.fencer = Fencer(self.engine, self.runner)
+        self.ha = HaMonitor(self.engine, self.fencer)
+        self.renderer = Renderer(self.model, self.clock)
+        self.api = Api(self.engine, self.fencer, self.renderer, self.after_action)
+        self.sso = Sso(self.model.username, self.model.password)
+        self.stats = Stats()
+        self.faults = Faults(self.engine)
+        self.admin_api = Admin(self)
+        self.agents: Optional[HostedEngineAgents] = None
+        self.bmcs: Any = None
+        self.listeners: list[Listener] = []
+        self.admin_listener: Optional[Listener] = None
+        self.stop_event = threading.Event()
+        self.tick_thread: Optional[threading.Thread] = None
+        self.step_lock = threading.Lock()
+        self.credentials: dict[str, builder.BmcCredentials] = {}
+        self.info: dict[str, Any] = {}
+
+    # -- start / stop ------------------------------------------------------------
+    def start(self) -> dict[str, Any]:
+        options = self.options
+        os.makedirs(options.state_dir, mode=0o700, exist_ok=True)
+        ca_path, cert_path, key_path = make_certificates(options.state_dir)
+        ports = free_udp_ports(options.hosts)
+        with self.model.lock:
+            self.credentials = builder.build(self.model, options.hosts, options.vms, options.hosted_engine, ports)
+            self.model.engine_started_at = -options.engine_uptime
+        self.faults.bmc_passwords = {name: c.password for name, c in self.credentials.items()}
+        if options.hosted_engine:
+            sd = next(s for s in self.model.storage_domains.values() if s.hosted_engine)
+            path = os.path.join(options.state_dir, "hosted_storage", sd.id, "ha_agent", "hosted-engine.metadata")
+            self.agents = HostedEngineAgents(self.engine, MetadataVolume(path))
+            self.faults.agents = self.agents
+        if options.bmcs and BmcFleet is not None:
+            self.bmcs = BmcFleet("127.0.0.1")
+            for host in self.model.hosts.values():
+                creds = self.credentials[host.name]
+                self.bmcs.add(host.name, creds.port, creds.username, creds.password, HostPower(self.model, self.clock, host.id))
+            self.bmcs.start()
+            self.faults.bmcs = self.bmcs
+        else:
+            self.runner.use_ipmitool = False
+        context = server_context(cert_path, key_path)
+        self.listeners = [Listener(EngineHandler, self, context=context), Listener(EngineHandler, self)]
+        self.admin_listener = Listener(AdminHandler, self)
+        for listener in [*self.listeners, self.admin_listener]:
+            listener.start()
+        self.tick()
+        self.tick_thread = threading.Thread(target=self._run_clock, daemon=True, name="lab-clock")
+        self.tick_thread.start()
+        self.info = self.describe(ca_path)
+        return self.info
+
+    def describe(self, ca_path: str) -> dict[str, Any]:
+        https, http = self.listeners
+        assert self.admin_listener is not None
+        hosts = []
+        for host in self.model.hosts.values():
+            creds = self.credentials[host.name]
+            hosts.append({"name": host.name, "id": host.id, "address": host.address, "cluster": self.model.clusters[host.cluster_id].name,
+                          "bmc": {"address": "127.0.0.1", "port": creds.port, "username": creds.username, "password": creds.password}})
+        he = None
+        if self.agents is not None:
+            vm = self.model.he_vm()
+            he = {"metadata_volume": self.agents.volume.path, "vm_id": vm.id if vm else None, "vm_name": vm.name if vm else None,
+                  "storage_domain_id": next(s.id for s in self.model.storage_domains.values() if s.hosted_engine),
+                  "hosts": [{"name": h.name, "host_id": h.he_host_id} for h in self.agents.he_hosts()]}
+        return {
+            "engine": {"url": f"https://127.0.0.1:{https.port}{API}", "http_url": f"http://127.0.0.1:{http.port}{API}", "ca_file": ca_path,
+                       "username": self.model.username, "password": self.model.password},
+            "admin_url": f"http://127.0.0.1:{self.admin_listener.port}/lab", "pid": os.getpid(), "hosts": hosts, "hosted_engine": he,
+            "clock": {"mode": self.clock.mode, "scale": self.clock.scale}, "bmcs": self.bmcs is not None,
+            "ports": {"https": https.port, "http": http.port, "admin": self.admin_listener.port,
+                      "bmc": [c.port for c in self.credentials.values()]},
+        }
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.tick_thread is not None:
+            self.tick_thread.join(timeout=5)
+        for listener in [*self.listeners, *([self.admin_listener] if self.admin_listener else [])]:
+            listener.stop()
+        if self.bmcs is not None:
+            self.bmcs.stop()
+
+    # -- clock -------------------------------------------------------------------
+    def _run_clock(self) -> None:
+        while not self.stop_event.wait(TICK_REAL_SECONDS):
+            if not self.clock.virtual:
+                with self.step_lock:
+                    self.tick()
+
+    def tick(self) -> None:
+        with self.model.lock:
+            jobs = self.ha.tick()
+            if self.agents is not None:
+                self.agents.tick()
+            self.check_reboots()
+        self.run_jobs(jobs)
+        self.sync_listeners()
+
+    def check_reboots(self) -> None:
+        """VMs on a host that lost power are gone: once the engine sees the host again they are down with error."""
+        for host in self.model.hosts.values():
+            if host.status == "up" and host.fail_since is None and host.booted_at > host.lease_renewed_at:
+                host.lease_renewed_at = host.booted_at
+                for vm in self.model.vms_on(host.id):
+                    if vm.status != "down" and not vm.hosted_engine and vm.start_time < host.booted_at:
+                        self.engine.vm_down(vm, error=True, reason="VM was lost when its host lost power")
+
+    def run_jobs(self, jobs: list[Callable[[], None]]) -> None:
+        if not jobs:
+            return
+        if self.clock.virtual:
+            for job in jobs:
+                job()
+            return
+        for job in jobs:
+            threading.Thread(target=job, daemon=True, name="lab-fence").start()
+
+    def step(self, seconds: float) -> float:
+        """Advance lab time in 1 s ticks; returns the new lab time."""
+        with self.step_lock:
+            remaining = float(seconds)
+            ticks = 0
+            while remaining > 0 and ticks < MAX_STEP_TICKS:
+                delta = min(1.0, remaining)
+                self.clock.advance(delta)
+                remaining -= delta
+                ticks += 1
+                self.tick()
+            return self.clock.now()
+
+    def after_action(self) -> None:
+        if self.clock.virtual:
+            with self.step_lock:
+                self.tick()
+
+    # -- engine availability -------------------------------------------------------
+    def api_available(self) -> bool:
+        return self.model.engine_up and not self.faults.api.down
+
+    def sync_listeners(self) -> None:
+        available = self.api_available()
+        for listener in self.listeners:
+            if available and not listener.running:
+                listener.start()
+            elif not available and listener.running:
+                listener.stop()
+
+    def _direct_power(self, host_id: str, action: str) -> str:
+        with self.model.lock:
+            host = self.model.hosts[host_id]
+            if action == "status":
+                return "on" if host.power_on else "off"
+            return apply_power(host, action, self.clock.now())
+
+    # -- admin ---------------------------------------------------------------------
+    def admin(self, method: str, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        return self.admin_api.handle(method, path, payload)
