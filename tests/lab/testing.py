@@ -1,0 +1,74 @@
+"""Python helpers for tests: ``running_lab(**opts)`` brings a lab up and always takes it down again."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from typing import Any, Iterator, Optional
+
+from tests.lab import cli
+
+
+class LabHandle:
+    """A running lab: ``info`` is lab.json; the methods call the admin endpoint."""
+
+    def __init__(self, state_dir: str, info: dict[str, Any]) -> None:
+        self.state_dir = state_dir
+        self.info = info
+        self.admin_url: str = info["admin_url"]
+
+    def _call(self, method: str, route: str, payload: Optional[dict[str, Any]] = None) -> Any:
+        return cli.admin_call(self.admin_url, method, route, payload)
+
+    def fault(self, kind: str, target: Optional[str] = None, value: Any = None) -> Any:
+        return self._call("POST", "/faults", {"kind": kind, "target": target, "value": value})
+
+    def clear_faults(self) -> Any:
+        return self._call("DELETE", "/faults")
+
+    def step(self, seconds: float) -> float:
+        result: float = self._call("POST", "/clock/step", {"seconds": seconds})["now"]
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/stats")
+        return result
+
+    def reset_stats(self) -> Any:
+        return self._call("POST", "/stats/reset")
+
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/state")
+        return result
+
+    def engine_ha(self, **features: bool) -> dict[str, bool]:
+        result: dict[str, bool] = self._call("POST", "/engine-ha", dict(features))
+        return result
+
+    def host(self, name: str) -> dict[str, Any]:
+        return next(h for h in self.info["hosts"] if h["name"] == name)
+
+    def host_state(self, name: str) -> dict[str, Any]:
+        return next(h for h in self.state()["hosts"] if h["name"] == name)
+
+    def connection(self, **kwargs: Any) -> Any:
+        """An ovirtsdk4 Connection to the lab engine over HTTPS with the lab CA."""
+        import ovirtsdk4  # pylint: disable=import-outside-toplevel
+
+        engine = self.info["engine"]
+        options = {"url": engine["url"], "username": engine["username"], "password": engine["password"], "ca_file": engine["ca_file"]}
+        options.update(kwargs)
+        return ovirtsdk4.Connection(**options)
+
+
+@contextlib.contextmanager
+def running_lab(state_dir: Optional[str] = None, **opts: Any) -> Iterator[LabHandle]:
+    """``opts`` are those of ``cli.up``: hosts, vms, hosted_engine, time_scale, virtual_clock, engine_uptime, no_bmcs."""
+    with contextlib.ExitStack() as stack:
+        if state_dir is None:
+            state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="lab-"))
+        try:
+            info = cli.up(state_dir, **opts)
+            yield LabHandle(state_dir, info)
+        finally:
+            cli.down(state_dir)
