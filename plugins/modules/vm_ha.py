@@ -21,11 +21,15 @@ extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.ATTRIBUTES
 options:
+  names:
+    description:
+      - Names of VMs that take the top-level settings, for example an inventory group. Combined with O(vms).
+    type: list
+    elements: str
   vms:
-    description: The VMs and their settings.
+    description: The VMs and their own settings. At least one of O(vms) and O(names) is needed.
     type: list
     elements: dict
-    required: true
     suboptions:
       name:
         description: VM name.
@@ -96,7 +100,7 @@ EXAMPLES = r"""
 - name: Turn HA off for a list of VMs
   ovirt_ha.core.vm_ha:
     high_availability: false
-    vms: "{{ retired_vms | map('community.general.dict_kv', 'name') }}"
+    names: "{{ retired_vms }}"
 """
 
 RETURN = r"""
@@ -131,11 +135,12 @@ def settings_spec() -> dict:
 def main() -> None:
     vm_options = dict(name=dict(type="str", required=True), **settings_spec())
     module = EngineModule(dict(
-        vms=dict(type="list", elements="dict", required=True, options=vm_options),
+        vms=dict(type="list", elements="dict", options=vm_options),
+        names=dict(type="list", elements="str"),
         cluster=dict(type="str"),
         **settings_spec(),
-    ))
-    specs = module.validate(parse_specs, module.params["vms"], module.params)
+    ), required_one_of=[["vms", "names"]])
+    specs = module.validate(parse_specs, module.params["vms"], module.params, module.params["names"])
 
     def body(session) -> dict:
         vms = apply_vm_ha(session.system, specs, module.params["cluster"], module.diff, module.check_mode,

@@ -9,7 +9,7 @@ about hosts without power management).  Writes: 1 update per VM that differs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .diff import DifferenceTracker
 from .errors import EngineNotFound, InputError, engine_call
@@ -28,6 +28,7 @@ SETTINGS = ("high_availability", "priority", "lease", "resume_behaviour", "place
 @dataclass(frozen=True)
 class VmHaSpec:
     name: str
+    field: str = "vms"  # where the entry came from, e.g. "vms[2]" or "names[0]"
     high_availability: Optional[bool] = None
     priority: Optional[int] = None
     lease: Optional[str] = None  # "" removes the lease
@@ -36,20 +37,22 @@ class VmHaSpec:
     placement_hosts: Optional[List[str]] = None
 
 
-def parse_specs(vms: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -> List[VmHaSpec]:
-    """Validate the ``vms`` option; entries inherit the top-level settings."""
-    if not vms:
-        raise InputError("vms", "a non-empty list of VMs")
+def parse_specs(vms: Optional[Sequence[Mapping[str, Any]]], defaults: Mapping[str, Any],
+                names: Optional[Sequence[str]] = None) -> List[VmHaSpec]:
+    """Validate ``vms`` and ``names``; entries inherit the top-level settings."""
+    entries: List[Tuple[str, Mapping[str, Any]]] = [("names[%d]" % i, {"name": n}) for i, n in enumerate(names or [])]
+    entries += [("vms[%d]" % i, entry) for i, entry in enumerate(vms or [])]
+    if not entries:
+        raise InputError("vms", "a non-empty list of VMs (in vms or names)")
     specs: List[VmHaSpec] = []
-    seen: Dict[str, int] = {}
-    for index, entry in enumerate(vms):
-        where = "vms[%d]" % index
+    seen: Dict[str, str] = {}
+    for where, entry in entries:
         name = entry.get("name")
         if not name:
             raise InputError(where + ".name", "a VM name")
         if name in seen:
-            raise InputError(where + ".name", "each VM once (also listed as vms[%d])" % seen[name], name)
-        seen[name] = index
+            raise InputError(where + ".name", "each VM once (also listed as %s)" % seen[name], name)
+        seen[name] = where
         values = {key: entry.get(key) if entry.get(key) is not None else defaults.get(key) for key in SETTINGS}
         priority = values["priority"]
         if priority is not None and not 0 <= int(priority) <= 100:
@@ -63,6 +66,7 @@ def parse_specs(vms: Sequence[Mapping[str, Any]], defaults: Mapping[str, Any]) -
         hosts = values["placement_hosts"]
         specs.append(VmHaSpec(
             name=name,
+            field=where,
             high_availability=values["high_availability"],
             priority=None if priority is None else int(priority),
             lease=values["lease"],
@@ -136,17 +140,17 @@ def apply_vm_ha(system: Any, specs: List[VmHaSpec], cluster: Optional[str], trac
                 check_mode: bool, warn: Callable[[str], None]) -> List[Dict[str, Any]]:
     """Compare and (unless check mode) update; return each VM's settings after."""
     vms = {vm.name: vm for vm in list_vms(system, cluster)}
-    for index, spec in enumerate(specs):
+    for spec in specs:
         if spec.name not in vms:
             where = " in cluster %r" % cluster if cluster else ""
-            raise EngineNotFound("no VM named %r%s" % (spec.name, where), obj="vms[%d].name" % index,
+            raise EngineNotFound("no VM named %r%s" % (spec.name, where), obj=spec.field + ".name",
                                  expected="the name of an existing VM")
     sd_ids: Dict[str, str] = {}
     if any(s.lease for s in specs):
         sd_ids = {sd.name: sd.id for sd in list_storage_domains(system)}
-        for index, spec in enumerate(specs):
+        for spec in specs:
             if spec.lease and spec.lease not in sd_ids:
-                raise InputError("vms[%d].lease" % index, "the name of an existing storage domain", spec.lease)
+                raise InputError(spec.field + ".lease", "the name of an existing storage domain", spec.lease)
     sd_names = {v: k for k, v in sd_ids.items()}
     hosts: Optional[List[Any]] = None
 
@@ -159,10 +163,10 @@ def apply_vm_ha(system: Any, specs: List[VmHaSpec], cluster: Optional[str], trac
     host_ids: Dict[str, str] = {}
     if any(s.placement_hosts for s in specs):
         host_ids = {h.name: h.id for h in all_hosts()}
-        for index, spec in enumerate(specs):
+        for spec in specs:
             for host in spec.placement_hosts or []:
                 if host not in host_ids:
-                    raise InputError("vms[%d].placement_hosts" % index, "names of existing hosts", host)
+                    raise InputError(spec.field + ".placement_hosts", "names of existing hosts", host)
     host_names = {v: k for k, v in host_ids.items()}
     patches = [(spec, plan_update(spec, vms[spec.name], tracker, sd_ids, host_ids, sd_names, host_names))
                for spec in specs]

@@ -311,3 +311,15 @@ def test_he_maintenance_rejects_non_he_host(engine, capsys):
     assert result["failed"] and "not a hosted-engine host" in result["msg"]
     result = run_module(hosted_engine_maintenance.main, {}, engine, capsys)
     assert result["failed"] and "global_maintenance" in result["msg"]
+
+
+def test_vm_ha_names_take_top_level_settings(engine, capsys):
+    result = run_module(vm_ha.main, {"names": ["vm2", "ghost"], "high_availability": True}, engine, capsys)
+    assert result["failed"] and result["object"] == "names[1].name"
+    result = run_module(vm_ha.main, {"names": ["vm2"], "vms": [{"name": "vm1", "priority": 7}],
+                                     "high_availability": True}, engine, capsys)
+    assert result["changed"]
+    assert engine.by_name(engine.vms, "vm2").high_availability.enabled
+    assert engine.by_name(engine.vms, "vm1").high_availability.priority == 7
+    result = run_module(vm_ha.main, {"names": ["vm1"], "vms": [{"name": "vm1"}]}, engine, capsys)
+    assert result["failed"] and "also listed as names[0]" in result["msg"]
