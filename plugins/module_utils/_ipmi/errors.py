@@ -70,6 +70,10 @@ class BmcTimedOut(IpmiError):
     kind = "timed_out"
 
 
+class PowerStateTimeout(BmcTimedOut):
+    """The BMC kept answering, but never reported the wanted power state in time."""
+
+
 class FenceRefused(IpmiError):
     """A safety rule forbids the action (for example fencing the machine the module runs on)."""
 

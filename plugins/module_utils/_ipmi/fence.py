@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .client import PowerControl
 from .clock import Clock
-from .errors import BmcCommandRefused, BmcTimedOut, IpmiError
+from .errors import BmcCommandRefused, BmcTimedOut, IpmiError, PowerStateTimeout
 from .power import POLL_INTERVAL, compress_states, wait_for_power
 
 FENCE_ACTIONS = ("off", "on", "reboot", "status")
@@ -137,7 +137,7 @@ def _phase(ctl: PowerControl, request: FenceRequest, command: str, final: str, l
         seen: List[str] = []
         try:
             wait_for_power(ctl, final, request.power_timeout, clock, seen, label, request.poll_interval)
-        except BmcTimedOut as error:
+        except PowerStateTimeout as error:
             last_error = error
             continue
         finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -36,6 +37,7 @@ def _child(work: Work, job: Any, conn: Connection) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = os.fdopen(devnull, "w")
 
     def report(progress: Dict[str, Any]) -> None:
         conn.send(("progress", progress))

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from .client import PowerControl
 from .clock import Clock
-from .errors import BmcTimedOut
+from .errors import PowerStateTimeout
 
 POWER_STATES = ("on", "off", "reset", "cycle", "soft", "status")
 # the state each command must end in
@@ -27,7 +27,7 @@ class PowerRequest:
 
 def wait_for_power(ctl: PowerControl, wanted: str, timeout: float, clock: Clock, seen: List[str],
                    label: str, poll_interval: float = POLL_INTERVAL) -> str:
-    """Poll until the BMC reports ``wanted``; raise BmcTimedOut with every state seen when ``timeout`` passes."""
+    """Poll until the BMC reports ``wanted``; raise PowerStateTimeout with every state seen when ``timeout`` passes."""
     deadline = clock.monotonic() + timeout
     while True:
         state = ctl.power_state()
@@ -36,7 +36,7 @@ def wait_for_power(ctl: PowerControl, wanted: str, timeout: float, clock: Clock,
             return state
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
-            raise BmcTimedOut("BMC %s did not report power %s within %gs; states seen: %s"
+            raise PowerStateTimeout("BMC %s did not report power %s within %gs; states seen: %s"
                               % (label, wanted, timeout, ", ".join(_compress(seen))), states_seen=_compress(seen))
         clock.sleep(min(poll_interval, remaining))
 
