@@ -72,7 +72,8 @@ class Admin:
                 entry: dict[str, Any] = {
                     "name": host.name, "id": host.id, "status": host.status, "spm": host.spm, "power_on": host.power_on,
                     "network_ok": host.network_ok, "mgmt_bridge_ok": host.mgmt_bridge_ok, "responsive": host.responsive(now),
-                    "fence_state": host.fence_state, "vms": sum(1 for vm in model.vms_on(host.id) if vm.status != "down"),
+                    "fence_state": host.fence_state, "power_log": [[round(t, 3), a] for t, a in host.power_log],
+                    "vms": sum(1 for vm in model.vms_on(host.id) if vm.status != "down"),
                 }
                 if host.he_configured:
                     entry["hosted_engine"] = {"host_id": host.he_host_id, "score": host.he_score, "state": host.he_state,

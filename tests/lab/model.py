@@ -96,6 +96,7 @@ class Host(Cached):
     mgmt_bridge_ok: bool = True
     booted_at: float = -3600.0
     boot_seconds: float = 60.0
+    power_log: list[tuple[float, str]] = field(default_factory=list)
     # engine bookkeeping
     fail_since: Optional[float] = None
     failed_checks: int = 0

@@ -28,6 +28,8 @@ class HostPower:
 
 def apply_power(host: Host, action: str, now: float) -> str:
     """Switch the machine; returns the resulting state ('on' | 'off')."""
+    host.power_log.append((now, action))
+    del host.power_log[:-50]
     if action in ("off", "soft"):
         host.power_on = False
     elif action == "on":
