@@ -34,11 +34,22 @@ def get_host(system: Any, name: str) -> Any:
     return found[0]
 
 
-def runs_engine_vm(host: Any) -> bool:
-    return bool(getattr(host.hosted_engine, "active", False))
+def is_engine_vm(vm: Any) -> bool:
+    return enum_value(getattr(vm, "origin", None)) == "managed_hosted_engine"
 
 
-def check_safety(host: Any, action: str, confirm_host_is_down: bool, force: bool) -> None:
+def runs_engine_vm(system: Any, host: Any) -> bool:
+    """Whether the hosted-engine VM runs on ``host`` (one VM search).
+
+    ``hosted_engine.active`` only says the HA agent is alive; the VM's host
+    is what counts.
+    """
+    with engine_call("listing the VMs on the host", obj="host %r" % host.name):
+        vms = system.vms_service().list(search="host=%s" % search_quote(host.name))
+    return any(is_engine_vm(vm) and getattr(vm.host, "id", host.id) == host.id for vm in vms)
+
+
+def check_safety(system: Any, host: Any, action: str, confirm_host_is_down: bool, force: bool) -> None:
     """Refuse dangerous requests before any request that changes something."""
     status = enum_value(host.status)
     if action == "manual":
@@ -51,7 +62,7 @@ def check_safety(host: Any, action: str, confirm_host_is_down: bool, force: bool
             raise SafetyRefusal("refusing manual fence confirmation of host %s: the engine sees it %s" % (
                 host.name, status), obj="host %r" % host.name,
                 expected="a host in status %s" % " or ".join(MANUAL_ALLOWED_STATUS))
-    if action in ("stop", "restart") and runs_engine_vm(host) and not force:
+    if action in ("stop", "restart") and not force and runs_engine_vm(system, host):
         raise SafetyRefusal("refusing to %s host %s: it runs the hosted-engine VM" % (action, host.name),
                             obj="host %r" % host.name,
                             expected="another host, or force: true (the engine VM goes down with the host)")
@@ -69,7 +80,7 @@ def fence_host(system: Any, name: str, action: str, *, confirm_host_is_down: boo
                check_mode: bool, wait: bool, timeout: float,
                sleep: Optional[Callable[[float], None]] = None) -> Dict[str, Any]:
     host = get_host(system, name)
-    check_safety(host, action, confirm_host_is_down, force)
+    check_safety(system, host, action, confirm_host_is_down, force)
     service = system.hosts_service().host_service(host.id)
     result: Dict[str, Any] = {"host": name, "id": host.id, "action": action, "status": enum_value(host.status)}
     if action == "manual":

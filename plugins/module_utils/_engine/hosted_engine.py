@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .diff import DifferenceTracker
 from .errors import EngineError, EngineNotFound, engine_call
-from .fence import get_host
+from .fence import get_host, is_engine_vm
 from .objects import enum_value, list_hosts, list_vms
 from .wait import wait_until
 
@@ -83,8 +83,7 @@ def set_host_deployment(system: Any, name: str, deployed: bool, tracker: Differe
 
 def engine_vm(system: Any, name: Optional[str]) -> Any:
     vms = list_vms(system)
-    found = [v for v in vms if (v.name == name if name else enum_value(getattr(v, "origin", None)) ==
-                                "managed_hosted_engine")]
+    found = [v for v in vms if (v.name == name if name else is_engine_vm(v))]
     if not found and not name:
         found = [v for v in vms if v.name == "HostedEngine"]
     if not found:

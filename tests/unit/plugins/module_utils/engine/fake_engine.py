@@ -19,6 +19,9 @@ def _match(obj: Any, search: Optional[str], clusters: Dict[str, Any]) -> bool:
     value = value.strip('"')
     if key == "name":
         return obj.name == value
+    if key == "host":
+        host = clusters.get("__hosts__", {}).get(getattr(obj.host, "id", None))
+        return host is not None and host.name == value
     if key == "cluster":
         cluster = clusters.get(getattr(obj.cluster, "id", None))
         return cluster is not None and cluster.name == value
@@ -139,7 +142,7 @@ class Collection:
         self.e.record("GET", self.path)
         result = []
         for obj in self.table.values():
-            if not _match(obj, search, self.e.clusters):
+            if not _match(obj, search, dict(self.e.clusters, __hosts__=self.e.hosts)):
                 continue
             obj = copy.deepcopy(obj)
             if self.path == "hosts":
