@@ -1,0 +1,134 @@
+"""ipmi_info / ipmi_power / ipmi_fence: exit JSON with a fake at the pyghmi boundary (workers still forked)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyghmi.exceptions import IpmiException
+
+from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi import bulk
+from ansible_collections.ovirt_ha.core.plugins.modules import ipmi_fence, ipmi_info, ipmi_power
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.ipmi.fake_bmc import FakeBmc
+
+
+@pytest.fixture
+def bmcs(monkeypatch):
+    fleet = {}
+    monkeypatch.setattr(bulk, "session_factory", lambda target: fleet[target.name].factory(target))
+    monkeypatch.delenv("IPMI_USERNAME", raising=False)
+    monkeypatch.delenv("IPMI_PASSWORD", raising=False)
+    return fleet
+
+
+def run(main, args, capsys, check_mode=False):
+    from ansible.module_utils.testing import patch_module_args
+
+    args = dict(args, _ansible_check_mode=check_mode)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = exit_info.value.code
+    return result
+
+
+CREDS = {"username": "admin", "password": "topsecret-pw"}
+
+
+def entries(*names):
+    return [{"name": name, "address": "192.0.2.%d" % (index + 1)} for index, name in enumerate(names)]
+
+
+def test_info_reports_every_bmc_and_does_not_fail_by_default(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on"), h2=FakeBmc(login_error=IpmiException("None")))
+    result = run(ipmi_info.main, dict(CREDS, bmcs=entries("h1", "h2"), timeout=2), capsys)
+    assert result["rc"] == 0 and result["changed"] is False
+    assert result["summary"] == {"total": 2, "ok": 1, "unreachable": 1, "authentication_failed": 0,
+                                 "command_refused": 0, "timed_out": 0}
+    assert result["bmcs"][0]["chassis"]["power"] == "on"
+    assert "topsecret-pw" not in json.dumps(result)
+
+
+def test_info_fail_on_error(bmcs, capsys):
+    bmcs.update(h1=FakeBmc(login_error=IpmiException("Incorrect password provided")))
+    result = run(ipmi_info.main, dict(CREDS, bmcs=entries("h1"), fail_on_error=True), capsys)
+    assert result["rc"] == 1 and result["failed"] is True
+    assert "h1 (192.0.2.1:623) rejected the password" in result["msg"]
+
+
+def test_env_fallback_for_credentials(bmcs, capsys, monkeypatch):
+    monkeypatch.setenv("IPMI_USERNAME", "envuser")
+    monkeypatch.setenv("IPMI_PASSWORD", "envpass")
+    seen = {}
+
+    def factory(target):
+        seen["creds"] = (target.username, target.password)
+        return FakeBmc("on").factory(target)
+
+    monkeypatch.setattr(bulk, "session_factory", factory)
+    result = run(ipmi_info.main, dict(address="192.0.2.9"), capsys)
+    assert result["rc"] == 0 and result["bmcs"][0]["name"] == "192.0.2.9"
+
+
+def test_power_idempotence_and_check_mode(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on"), h2=FakeBmc("off"))
+    result = run(ipmi_power.main, dict(CREDS, bmcs=entries("h1", "h2"), state="on"), capsys, check_mode=True)
+    assert result["changed"] is True
+    assert [b["changed"] for b in result["bmcs"]] == [False, True]
+    # no command was sent, so nothing was waited for (the real-UDP tests check the BMC side)
+    assert result["bmcs"][1]["command"] == "on" and "states_seen" not in result["bmcs"][1]
+    result = run(ipmi_power.main, dict(CREDS, bmcs=entries("h1"), state="on"), capsys)
+    assert result["changed"] is False and result["bmcs"][0]["command"] is None
+
+
+def test_power_failure_names_each_failing_bmc(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on"), h2=FakeBmc(login_error=IpmiException("Unauthorized name in RAKP2")))
+    result = run(ipmi_power.main, dict(CREDS, bmcs=entries("h1", "h2"), state="status"), capsys)
+    assert result["rc"] == 1 and result["msg"].startswith("1 of 2 BMC(s) failed: BMC h2 (192.0.2.2:623)")
+    assert result["bmcs"][0]["power"] == "on" and result["bmcs"][1]["error"]["kind"] == "authentication_failed"
+
+
+def test_power_rejects_bad_wait_timeout(bmcs, capsys):
+    result = run(ipmi_power.main, dict(CREDS, address="x", state="on", wait_timeout=0), capsys)
+    assert result["rc"] == 1 and "wait_timeout" in result["msg"]
+
+
+def test_fence_stuck_power_fails_with_states_seen(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on", stuck=True))
+    result = run(ipmi_fence.main, dict(CREDS, bmcs=entries("h1"), action="off", power_wait=0, power_timeout=0.5,
+                                       detect_own_bmc=False), capsys)
+    assert result["rc"] == 1 and result["failed"] is True
+    record = result["bmcs"][0]
+    assert record["result"] == "failed" and record["fenced"] is False
+    assert "NOT fenced" in result["msg"] and "states seen: on" in result["msg"]
+
+
+def test_fence_success_and_audit_record(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on"))
+    result = run(ipmi_fence.main, dict(CREDS, bmcs=entries("h1"), action="reboot", power_wait=0,
+                                       detect_own_bmc=False), capsys)
+    assert result["rc"] == 0 and result["changed"] is True
+    record = result["bmcs"][0]
+    assert record["fenced"] is True and [p["command"] for p in record["phases"]] == ["off", "on"]
+    assert record["started_at"] and record["finished_at"] and record["elapsed"] is not None
+
+
+def test_fence_refuses_own_bmc(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on"))
+    result = run(ipmi_fence.main, dict(CREDS, bmcs=entries("h1"), action="off",
+                                       own_bmc_addresses=["192.0.2.1"], detect_own_bmc=False), capsys)
+    assert result["rc"] == 1 and "own BMC" in result["msg"] and result["error_kind"] == "refused"
+    assert bmcs["h1"].logins == 0
+
+
+def test_fence_check_mode_sends_nothing(bmcs, capsys):
+    bmcs.update(h1=FakeBmc("on"))
+    result = run(ipmi_fence.main, dict(CREDS, bmcs=entries("h1"), action="off", detect_own_bmc=False), capsys,
+                 check_mode=True)
+    assert result["changed"] is True and result["bmcs"][0]["commands"] == ["off"]
+    assert result["bmcs"][0]["fenced"] is False
+
+
+def test_cipher_zero_is_not_an_option(bmcs, capsys):
+    result = run(ipmi_info.main, dict(CREDS, address="x", cipher=0), capsys)
+    assert result["rc"] == 1 and "cipher" in result["msg"]
