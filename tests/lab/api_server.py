@@ -134,7 +134,7 @@ class EngineHandler(_Base):
         if not lab.sso.authorized(self.headers.get("Authorization")):
             return Response(401, b"", "text/html", {"WWW-Authenticate": 'Bearer realm="RESTAPI"'})
         if lab.faults.api.error_500:
-            return Response(500, b"<html><head><title>Error</title></head><body>Internal Server Error</body></html>", "text/html")
+            return Response(500, write(t.Fault(reason="Operation Failed", detail="Internal Server Error")))
         request = Request(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)
         try:
             return lab.api.handle(request)

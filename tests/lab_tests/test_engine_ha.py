@@ -1,0 +1,186 @@
+"""The engine's own HA behaviour on the virtual clock: grace period, fencing through the BMCs, policy, HA restarts."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import ovirtsdk4
+import ovirtsdk4.types as t
+import pytest
+
+from tests.lab.testing import LabHandle, running_lab
+from tests.lab_tests.helpers import codes, ipmitool_power, last_event_index
+
+
+@pytest.fixture(scope="module")
+def ha_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    with running_lab(str(tmp_path_factory.mktemp("halab")), hosts=4, vms=12, virtual_clock=True) as handle:
+        yield handle
+
+
+@pytest.fixture()
+def conn(ha_lab: LabHandle) -> Iterator[ovirtsdk4.Connection]:
+    connection = ha_lab.connection()
+    yield connection
+    connection.close()
+    ha_lab.clear_faults()
+    ha_lab.engine_ha(monitoring=True, soft_fence=True, power_fence=True, fencing_policy=True, startup_delay=True, quiet_time=True,
+                     ha_restart=True, lease_restart=True)
+    ha_lab.step(240)
+
+
+def _host(conn: ovirtsdk4.Connection, name: str) -> ovirtsdk4.services.HostService:
+    hosts = conn.system_service().hosts_service()
+    return hosts.host_service(hosts.list(search=f"name={name}")[0].id)
+
+
+def test_no_fencing_during_engine_startup(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    if ha_lab.state()["clock"]["now"] >= 300:
+        pytest.skip("the startup window already passed in this module")
+    with pytest.raises(ovirtsdk4.Error, match="Fence is disabled due to the Engine Service start up sequence") as failure:
+        _host(conn, "host02").fence(fence_type="restart")
+    assert failure.value.code == 409
+    ha_lab.step(300)
+
+
+def test_fence_restart_powers_the_bmc_off_and_on(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.step(300)
+    bmc = ha_lab.host("host02")["bmc"]
+    assert "Chassis Power is on" in ipmitool_power(bmc)
+    since = last_event_index(conn)
+    service = _host(conn, "host02")
+    service.fence(fence_type="restart")
+    log = [action for _, action in ha_lab.host_state("host02")["power_log"]]
+    assert log[-2:] == ["off", "on"]
+    assert "Chassis Power is on" in ipmitool_power(bmc)
+    assert service.get().status == t.HostStatus.NON_RESPONSIVE
+    new = codes(conn, since)
+    assert 9020 in new and 41 in new and 143 in new
+    # the host boots (60 s) and the engine sees it up again
+    ha_lab.step(61)
+    assert service.get().status == t.HostStatus.UP
+    with pytest.raises(ovirtsdk4.Error, match=r"Another Power Management operation is still running, please retry in \d+ Sec") as failure:
+        service.fence(fence_type="restart")
+    assert failure.value.code == 409
+
+
+def test_stuck_power_fails_the_restart(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.step(200)
+    ha_lab.fault("bmc_stuck_power", "host03")
+    with pytest.raises(ovirtsdk4.Error, match="Cannot restart Host. Fence operation failed") as failure:
+        _host(conn, "host03").fence(fence_type="restart")
+    assert failure.value.code == 409
+    ha_lab.clear_faults()
+
+
+def test_wrong_password_gives_unknown_status(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.fault("bmc_wrong_password", "host03")
+    assert _host(conn, "host03").fence(fence_type="status").status == t.PowerManagementStatus.UNKNOWN
+    ha_lab.clear_faults()
+    assert _host(conn, "host03").fence(fence_type="status").status == t.PowerManagementStatus.ON
+
+
+def test_power_loss_is_fenced_and_ha_vms_restart(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.step(200)
+    since = last_event_index(conn)
+    service = _host(conn, "host01")
+    ha_vms = [v for v in conn.system_service().vms_service().list(search="host=host01") if v.high_availability.enabled]
+    assert ha_vms
+    ha_lab.fault("host_power_loss", "host01")
+    ha_lab.step(1)
+    assert service.get().status == t.HostStatus.CONNECTING
+    # grace: 60 s + 20 s for the SPM + 0.5 s per running VM
+    ha_lab.step(75)
+    assert service.get().status == t.HostStatus.CONNECTING
+    ha_lab.step(10)
+    # non responsive, power off: no soft fence, power fence through a proxy host restarts it
+    assert service.get().status in (t.HostStatus.NON_RESPONSIVE, t.HostStatus.REBOOT)
+    log = [action for _, action in ha_lab.host_state("host01")["power_log"]]
+    assert log[-1] == "on"
+    new = codes(conn, since)
+    for code in (9008, 12, 539, 9020, 121, 119, 9602):
+        assert code in new, (code, new)
+    vms = conn.system_service().vms_service()
+    for vm in ha_vms:
+        current = vms.vm_service(vm.id).get(follow="host")
+        assert current.status == t.VmStatus.UP and current.host.name != "host01"
+    ha_lab.step(61)
+    assert service.get().status == t.HostStatus.UP
+    assert conn.system_service().hosts_service().list(search="name=host01")[0].spm.status == t.SpmStatus.NONE
+
+
+def test_fencing_disabled_by_cluster_policy(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    clusters = conn.system_service().clusters_service()
+    cluster = clusters.cluster_service(clusters.list()[0].id)
+    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=False)))
+    try:
+        since = last_event_index(conn)
+        ha_lab.fault("host_network_cut", "host04")
+        ha_lab.step(200)
+        assert _host(conn, "host04").get().status == t.HostStatus.NON_RESPONSIVE
+        assert 9015 in codes(conn, since)
+        assert ha_lab.host_state("host04")["power_log"] == [] or ha_lab.host_state("host04")["power_log"][-1][1] != "off"
+    finally:
+        cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True)))
+
+
+def test_skip_if_storage_lease_alive(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    clusters = conn.system_service().clusters_service()
+    cluster = clusters.cluster_service(clusters.list()[0].id)
+    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True, skip_if_sd_active=t.SkipIfSdActive(enabled=True))))
+    ha_lab.engine_ha(soft_fence=False)
+    try:
+        since = last_event_index(conn)
+        ha_lab.fault("mgmt_bridge_down", "host04")
+        ha_lab.step(200)
+        assert 9014 in codes(conn, since)
+        assert _host(conn, "host04").get().status == t.HostStatus.NON_RESPONSIVE
+    finally:
+        cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(skip_if_sd_active=t.SkipIfSdActive(enabled=False))))
+
+
+def test_skip_if_connectivity_broken(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    clusters = conn.system_service().clusters_service()
+    cluster = clusters.cluster_service(clusters.list()[0].id)
+    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(
+        enabled=True, skip_if_connectivity_broken=t.SkipIfConnectivityBroken(enabled=True, threshold=50))))
+    try:
+        since = last_event_index(conn)
+        ha_lab.fault("host_network_cut", "host03")
+        ha_lab.fault("host_network_cut", "host04")
+        ha_lab.step(200)
+        assert 9013 in codes(conn, since)
+    finally:
+        cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(skip_if_connectivity_broken=t.SkipIfConnectivityBroken(enabled=False))))
+
+
+def test_power_fence_switched_off(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.engine_ha(power_fence=False, soft_fence=False)
+    ha_lab.fault("host_power_loss", "host03")
+    ha_lab.step(300)
+    assert _host(conn, "host03").get().status == t.HostStatus.NON_RESPONSIVE
+    assert ha_lab.host_state("host03")["power_on"] is False
+
+
+def test_ha_restart_retries_then_gives_up(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    vms = conn.system_service().vms_service()
+    since = last_event_index(conn)
+    # no host may run anything: pin an HA VM to a host that is in maintenance
+    hosts = conn.system_service().hosts_service()
+    target = vms.list(search="name=vm0009")[0]
+    vm_service = vms.vm_service(target.id)
+    vm_service.update(t.Vm(placement_policy=t.VmPlacementPolicy(affinity=t.VmAffinity.PINNED, hosts=[t.Host(name="host02")]),
+                           high_availability=t.HighAvailability(enabled=True, priority=100)))
+    if vm_service.get(follow="host").host.name != "host02":
+        vm_service.stop()
+        vm_service.start()
+    host_service = hosts.host_service(hosts.list(search="name=host02")[0].id)
+    ha_lab.engine_ha(power_fence=False, soft_fence=False)
+    ha_lab.fault("host_power_loss", "host02")
+    ha_lab.step(120)
+    host_service.fence(fence_type="manual")
+    ha_lab.step(31 * 10)
+    new = codes(conn, since)
+    assert new.count(9603) >= 10 and 9605 in new
+    assert vm_service.get().status == t.VmStatus.DOWN
+    vm_service.update(t.Vm(placement_policy=t.VmPlacementPolicy(affinity=t.VmAffinity.MIGRATABLE, hosts=[])))

@@ -1,0 +1,140 @@
+"""Hosted engine: metadata encoder, simulated HA agents, global/local maintenance, engine VM crash and fail-over."""
+
+from __future__ import annotations
+
+import os
+
+import ovirtsdk4
+import ovirtsdk4.types as t
+import pytest
+
+from tests.lab.he_metadata import SLOT, HostSlot, decode_slot, encode_global, encode_slot
+from tests.lab.testing import LabHandle, running_lab
+
+REFERENCE = "/work/shared/reference/hosted-engine.metadata"
+WALL = 1736157600.0  # Mon Jan  6 10:00:00 2025 UTC
+CONF_WALL = 1736154000.0
+
+
+@pytest.mark.skipif(not os.path.exists(REFERENCE), reason="reference metadata volume not available")
+def test_encoder_reproduces_reference_slots() -> None:
+    with open(REFERENCE, "rb") as handle:
+        reference = handle.read()
+    host1 = HostSlot(host_id=1, timestamp=182040, score=3400, engine_status={"vm": "up", "health": "good", "detail": "Up"},
+                     hostname="host1.example.com", local_conf_timestamp=2345, state="EngineUp", wall_time=WALL, conf_wall_time=CONF_WALL)
+    host2 = HostSlot(host_id=2, timestamp=99120, score=2400,
+                     engine_status={"vm": "down", "health": "bad", "detail": "unknown", "reason": "vm not running on this host"},
+                     hostname="host2.example.com", local_conf_timestamp=2345, state="GlobalMaintenance", wall_time=WALL,
+                     conf_wall_time=CONF_WALL)
+    assert encode_global(True) == reference[0:SLOT]
+    assert encode_slot(host1) == reference[SLOT:2 * SLOT]
+    assert encode_slot(host2) == reference[2 * SLOT:3 * SLOT]
+    assert reference[3 * SLOT] == 0
+    decoded = decode_slot(reference[SLOT:2 * SLOT])
+    assert decoded is not None and decoded["crc32"] == "8beb412e" and decoded["score"] == 3400
+
+
+def test_decoder_rejects_bad_crc() -> None:
+    data = bytearray(encode_slot(HostSlot(host_id=3, timestamp=5, score=0, engine_status={"vm": "down"}, hostname="h")))
+    data[4] = ord("9") if data[4] != ord("9") else ord("8")
+    with pytest.raises(ValueError, match="crc32"):
+        decode_slot(bytes(data))
+
+
+def _slots(lab: LabHandle) -> dict[int, dict[str, object]]:
+    with open(lab.info["hosted_engine"]["metadata_volume"], "rb") as handle:
+        data = handle.read(SLOT * 8)
+    result = {}
+    for index in range(1, 8):
+        slot = decode_slot(data[index * SLOT:(index + 1) * SLOT])
+        if slot:
+            result[index] = slot
+    return result
+
+
+def test_agents_publish_slots(lab: LabHandle) -> None:
+    lab.step(11)
+    slots = _slots(lab)
+    assert {1, 2, 3} <= set(slots)
+    assert slots[1]["hostname"] == "host01.lab.example"
+    assert slots[1]["engine-status"] == {"vm": "up", "health": "good", "detail": "Up"}
+    assert slots[2]["engine-status"]["reason"] == "vm not running on this host"  # type: ignore[index]
+    assert all(s["score"] == 3400 for s in slots.values())
+    before = slots[2]["host-ts"]
+    lab.step(10)
+    assert _slots(lab)[2]["host-ts"] != before
+
+
+def test_global_maintenance_through_the_engine_vm(lab: LabHandle, lab_connection: ovirtsdk4.Connection) -> None:
+    vms = lab_connection.system_service().vms_service()
+    he_vm = vms.vm_service(lab.info["hosted_engine"]["vm_id"])
+    he_vm.maintenance(maintenance_enabled=True)
+    lab.step(10)
+    with open(lab.info["hosted_engine"]["metadata_volume"], "rb") as handle:
+        assert handle.read(16).rstrip(b"\0") == b"maintenance=1"
+    host = lab_connection.system_service().hosts_service().list(search="name=host01", all_content=True)[0]
+    assert host.hosted_engine.global_maintenance is True
+    he_vm.maintenance(maintenance_enabled=False)
+    lab.step(10)
+    with open(lab.info["hosted_engine"]["metadata_volume"], "rb") as handle:
+        assert handle.read(16).rstrip(b"\0") == b"maintenance=0"
+    other = vms.vm_service(vms.list(search="name=vm0001")[0].id)
+    with pytest.raises(ovirtsdk4.Error) as failure:
+        other.maintenance(maintenance_enabled=True)
+    assert failure.value.code == 409
+    with pytest.raises(ovirtsdk4.Error, match="This VM is not managed by the engine"):
+        he_vm.stop()
+
+
+def test_local_maintenance_zeroes_the_score(lab: LabHandle, lab_connection: ovirtsdk4.Connection) -> None:
+    hosts = lab_connection.system_service().hosts_service()
+    service = hosts.host_service(hosts.list(search="name=host03")[0].id)
+    service.deactivate()
+    lab.step(11)
+    slot = _slots(lab)[3]
+    assert slot["maintenance"] is True and slot["score"] == 0
+    assert service.get(all_content=True).hosted_engine.local_maintenance is True
+    service.activate()
+    lab.step(11)
+    assert _slots(lab)[3]["score"] == 3400
+
+
+def test_stale_metadata_and_stopped_agent(lab: LabHandle) -> None:
+    lab.step(10)
+    before = _slots(lab)[2]["host-ts"]
+    lab.fault("stale_metadata", "host02")
+    lab.step(30)
+    assert _slots(lab)[2]["host-ts"] == before
+    lab.fault("agent_stopped", "host03")
+    lab.step(10)
+    assert _slots(lab)[3]["stopped"] is True
+    lab.clear_faults()
+    lab.step(11)
+    slots = _slots(lab)
+    assert slots[2]["host-ts"] != before and slots[3]["stopped"] is False
+
+
+def test_engine_vm_crash_and_failover(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with running_lab(str(tmp_path_factory.mktemp("helab")), hosts=3, vms=3, hosted_engine=True, virtual_clock=True) as lab:
+        connection = lab.connection()
+        assert connection.system_service().get().product_info is not None
+        lab.fault("engine_vm_crash")
+        with pytest.raises(ovirtsdk4.Error, match="Could not connect"):
+            connection.system_service().get()
+        with pytest.raises(ovirtsdk4.ConnectionError):
+            lab.connection().system_service().get()
+        lab.step(11)
+        state = lab.state()
+        assert state["hosted_engine_vm"]["host"] in ("host02", "host03")
+        assert state["engine"]["api_available"] is False
+        lab.step(31)
+        assert lab.state()["engine"]["api_available"] is True
+        fresh = lab.connection()
+        vm = fresh.system_service().vms_service().vm_service(lab.info["hosted_engine"]["vm_id"]).get(follow="host")
+        assert vm.status == t.VmStatus.UP and vm.host.name in ("host02", "host03")
+        # the restarted engine does not fence during its first 300 s
+        with pytest.raises(ovirtsdk4.Error, match="Engine Service start up sequence"):
+            hosts = fresh.system_service().hosts_service()
+            hosts.host_service(hosts.list(search="name=host03")[0].id).fence(fence_type="restart")
+        fresh.close()
+        connection.close(logout=False)
