@@ -20,7 +20,7 @@ description:
     change is therefore rejected rather than quoted.
   - Runs on the host itself. Needs no engine and no network.
 author:
-  - ovirt_ha.core contributors
+  - ovirt_ha.core maintainers (!UNKNOWN)
 attributes:
   check_mode:
     support: full
@@ -234,7 +234,7 @@ files:
   type: list
   elements: dict
   contains:
-    name: {description: Option name of the file, e.g. V(hosted_engine_conf)., type: str, returned: always}
+    name: {description: 'Option name of the file, for example V(hosted_engine_conf).', type: str, returned: always}
     path: {description: Full path written (with O(root))., type: str, returned: always}
     changed: {description: Whether content or attributes changed (or would in check mode)., type: bool,
               returned: always}

@@ -20,7 +20,7 @@ description:
     live one. With O(observe_seconds) the module reads the volume again for that long and marks hosts whose
     timestamp did not change for O(liveness_timeout) seconds as stale.
 author:
-  - ovirt_ha.core contributors
+  - ovirt_ha.core maintainers (!UNKNOWN)
 attributes:
   check_mode:
     support: full

@@ -136,8 +136,8 @@ def parse_host_slot(slot: int, data: bytes) -> tuple[HostBlock | None, list[Prob
     if not data or data[:1] == b"\0":
         return None, []
     if len(data) < BLOCK_BYTES:
-        return None, [Problem("truncated", slot, "slot {0} has {1} of {2} bytes".format(slot, len(data),
-                                                                                         BLOCK_BYTES))]
+        message = "slot {0} has {1} of {2} bytes".format(slot, len(data), BLOCK_BYTES)
+        return None, [Problem("truncated", slot, message)]
     raw = data[:BLOCK_BYTES].rstrip(b"\0")
     try:
         text = raw.decode("utf-8")
@@ -284,8 +284,8 @@ def render_host_block(
         info += "{0}={1}\n".format(key, metadata[key])
     body = info.encode("utf-8")
     if len(body) > SLOT_BYTES - BLOCK_BYTES:
-        raise ValueError("human-readable part is {0} bytes, more than {1}".format(len(body),
-                                                                                   SLOT_BYTES - BLOCK_BYTES))
+        raise ValueError("human-readable part is {0} bytes, more than {1}".format(
+            len(body), SLOT_BYTES - BLOCK_BYTES))
     return head.ljust(BLOCK_BYTES, b"\0") + body.ljust(SLOT_BYTES - BLOCK_BYTES, b"\0")
 
 

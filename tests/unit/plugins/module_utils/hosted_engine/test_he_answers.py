@@ -78,8 +78,8 @@ def test_masked_hides_password_like_keys_and_given_secrets():
 
 
 LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Zs")), min_size=1, max_size=20)
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), LINE, st.lists(LINE, min_size=1,
-                                                                                         max_size=4))
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), LINE,
+                   st.lists(LINE, min_size=1, max_size=4))
 KEYS = st.from_regex(r"\A[A-Z_]{1,8}/[A-Za-z]{1,10}\Z", fullmatch=True)
 
 

@@ -68,8 +68,8 @@ def test_masked_hides_password():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.dictionaries(KEYS, VALUES, max_size=8), st.lists(st.sampled_from(["# c\n", "\n", "junk line\n"]),
-                                                            max_size=3))
+@given(st.dictionaries(KEYS, VALUES, max_size=8),
+       st.lists(st.sampled_from(["# c\n", "\n", "junk line\n"]), max_size=3))
 def test_round_trip_property(values, noise):
     conf = HostedEngineConf.parse("".join(noise))
     conf.update(values)

@@ -75,8 +75,8 @@ def test_global_block():
 def test_write_and_clear_slot(tmp_path):
     path = tmp_path / "vol"
     path.write_bytes(REF)
-    block = md.render_host_block(3, 10, 1800, {"vm": "down", "health": "bad", "detail": "unknown",
-                                                 "reason": "vm not running on this host"}, "host3.example.com")
+    status = {"vm": "down", "health": "bad", "detail": "unknown", "reason": "vm not running on this host"}
+    block = md.render_host_block(3, 10, 1800, status, "host3.example.com")
     md.write_slot(str(path), 3, block)
     md.write_slot(str(path), 0, md.render_global_block(False))
     volume = md.read_volume(str(path))
