@@ -133,6 +133,7 @@ def _phase(ctl: PowerControl, request: FenceRequest, command: str, final: str, l
             last_error = error
             clock.sleep(request.poll_interval)
             continue
+        audit.record["changed"] = True  # accepted by the BMC: something may have changed, confirmed or not
         clock.sleep(request.power_wait)
         seen: List[str] = []
         try:

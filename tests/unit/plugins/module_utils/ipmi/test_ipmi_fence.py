@@ -46,7 +46,7 @@ def test_stuck_power_fails_after_power_timeout_with_states_seen():
     bmc = FakeBmc("on", stuck=True)
     record, clock, _ = run(bmc, action="off", power_wait=2, power_timeout=20)
     assert record["result"] == "failed"
-    assert record["fenced"] is False
+    assert record["fenced"] is False and record["changed"] is True
     assert bmc.commands == ["off"]
     error = record["error"]
     assert error["kind"] == "timed_out"
