@@ -72,8 +72,9 @@ def power_status(host_service: Any, name: str) -> Optional[str]:
     """The power state the fence agent reports: on, off or unknown."""
     with engine_call("reading the power status", obj="host %r" % name,
                      expected="power management enabled with a working fence agent"):
-        action = host_service.fence(fence_type="status")
-    return enum_value(getattr(getattr(action, "power_management", None), "status", None))
+        # The SDK returns the action's power_management member, not the action.
+        power_management = host_service.fence(fence_type="status")
+    return enum_value(getattr(power_management, "status", None))
 
 
 def fence_host(system: Any, name: str, action: str, *, confirm_host_is_down: bool, force: bool,

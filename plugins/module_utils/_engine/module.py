@@ -16,7 +16,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from .connection import AuthOptions, EngineSession
 from .diff import DifferenceTracker
-from .errors import EngineError
+from .errors import EngineAuthError, EngineError
 
 try:
     import ovirtsdk4  # noqa: F401, pylint: disable=unused-import
@@ -106,9 +106,16 @@ class EngineModule:
         raise AssertionError("unreachable")
 
     def run(self, body: Callable[[EngineSession], Dict[str, Any]]) -> NoReturn:
+        options: Optional[AuthOptions] = None
         try:
-            with EngineSession(self.auth_options()) as session:
+            options = self.auth_options()
+            with EngineSession(options) as session:
                 result = body(session)
+        except EngineAuthError as error:
+            if options is not None and options.token:
+                error.message = ("the engine refused auth.token (expired or revoked; get a new one with "
+                                 "ovirt_ha.core.engine_token): " + error.message)
+            self.fail(error)
         except EngineError as error:
             self.fail(error)
         self.exit(result)

@@ -202,8 +202,8 @@ class Item:
         self.e.record("POST", "%s/fence:%s" % (self.path, fence_type))
         obj = self.obj
         if fence_type == "status":
-            return types.Action(power_management=types.PowerManagement(
-                status=types.PowerManagementStatus(self.e.power[self.id])))
+            # like the SDK: the action's power_management member
+            return types.PowerManagement(status=types.PowerManagementStatus(self.e.power[self.id]))
         if fence_type == "stop":
             if obj.status != types.HostStatus.MAINTENANCE:
                 raise sdk.Error("Fault reason is \"Operation Failed\".", code=409,
@@ -213,7 +213,7 @@ class Item:
             self.e.power[self.id] = "on"
         elif fence_type == "manual":
             obj.status = types.HostStatus.DOWN
-        return types.Action()
+        return None
 
     def deactivate(self, **_: Any) -> None:
         self.e.record("POST", self.path + "/deactivate")
