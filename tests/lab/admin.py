@@ -97,4 +97,5 @@ class Admin:
                 "faults": lab.faults.describe(),
                 "engine_ha": lab.engine.features.as_dict(),
                 "events": len(model.events),
+                "cache_warm": lab.cache_warm,
             }

@@ -45,9 +45,11 @@ class _Base(BaseHTTPRequestHandler):
         for key, value in response.headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
+        # headers and body in one write: curl's multi loop in the SDK otherwise may sit in select() for its 1 s timeout
+        self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
         if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+            self._headers_buffer.append(response.body)  # type: ignore[attr-defined]
+        self.flush_headers()
 
     def do_GET(self) -> None:  # pylint: disable=invalid-name
         self.dispatch("GET")

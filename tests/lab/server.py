@@ -88,6 +88,7 @@ class LabServer:
         self.step_lock = threading.Lock()
         self.credentials: dict[str, builder.BmcCredentials] = {}
         self.info: dict[str, Any] = {}
+        self.cache_warm = False
 
     # -- start / stop ------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -113,6 +114,8 @@ class LabServer:
             self.faults.bmcs = self.bmcs
         else:
             self.runner.use_ipmitool = False
+        # serialize every object once before answering: the first big list is then as fast as the next ones
+        self._warm_cache()
         context = server_context(cert_path, key_path)
         self.listeners = [Listener(EngineHandler, self, context=context), Listener(EngineHandler, self)]
         self.admin_listener = Listener(AdminHandler, self)
@@ -121,8 +124,26 @@ class LabServer:
         self.tick()
         self.tick_thread = threading.Thread(target=self._run_clock, daemon=True, name="lab-clock")
         self.tick_thread.start()
+
         self.info = self.describe(ca_path)
         return self.info
+
+    def _warm_cache(self) -> None:
+        """Serialize every VM and host once (cached XML, dropped again whenever an object changes)."""
+        with self.model.lock:
+            vms = list(self.model.vms.values())
+            hosts = list(self.model.hosts.values())
+        for index, vm in enumerate(vms):
+            if self.stop_event.is_set():
+                return
+            with self.model.lock:
+                self.renderer.write_one(vm, lambda vm=vm: self.renderer.vm(vm), "plain")
+            if index % 200 == 199:
+                self.stop_event.wait(0.001)
+        for host in hosts:
+            with self.model.lock:
+                self.renderer.write_one(host, lambda host=host: self.renderer.host(host), "plain")
+        self.cache_warm = True
 
     def describe(self, ca_path: str) -> dict[str, Any]:
         https, http = self.listeners
