@@ -71,7 +71,7 @@ options:
   cipher:
     description:
       - RMCP+ cipher suite. V(3) is HMAC-SHA1 with AES-128, which every IPMI 2.0 BMC supports; V(17) is
-        HMAC-SHA256 with AES-128. The suite is not negotiated down: a BMC that refuses it fails the login.
+        HMAC-SHA256 with AES-128. The suite is not negotiated down; a BMC that refuses it fails the login.
       - Cipher suite 0 (no authentication) is never used.
     type: int
     default: 3

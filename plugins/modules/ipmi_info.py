@@ -10,8 +10,8 @@ module: ipmi_info
 short_description: Check reachability, login, power state and chassis status of many BMCs in one task
 version_added: 1.0.0
 description:
-  - Logs in to every BMC given, reads Get Chassis Status, and logs out: the preflight a fencing setup needs
-    (is every BMC the engine relies on answering, with the stored credentials, at the needed privilege).
+  - Logs in to every BMC given, reads Get Chassis Status, and logs out. This is the preflight a fencing setup
+    needs; does every BMC the engine relies on answer, with the stored credentials, at the needed privilege.
   - The BMCs are handled concurrently, each with its own deadline, so one dead BMC does not delay the others.
   - A BMC that fails is reported in RV(bmcs) with the kind of failure; the task itself fails only when
     O(fail_on_error=true).
@@ -74,7 +74,10 @@ bmcs:
   type: list
   elements: dict
   contains:
-    name: {description: The BMC's name (O(bmcs[].name) or its address)., type: str, returned: always}
+    name:
+      description: The BMC's name (O(bmcs[].name) or its address).
+      type: str
+      returned: always
     address: {description: Address used., type: str, returned: always}
     port: {description: Port used., type: int, returned: always}
     reachable: {description: The BMC answered IPMI., type: bool, returned: always}
