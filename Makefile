@@ -22,7 +22,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup venv system-deps build-tree test test-quick sanity lint mypy units changelog-lint docs-lint \
-        integration molecule ee demo bench docs clean lab-down
+        integration molecule ee package demo bench docs clean lab-down
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# *//'
@@ -58,6 +58,7 @@ test: setup
 	@bash $(LAYER) integration $(MAKE) --no-print-directory integration
 	@bash $(LAYER) molecule   $(MAKE) --no-print-directory molecule
 	@bash $(LAYER) ee         $(MAKE) --no-print-directory ee
+	@bash $(LAYER) package    $(MAKE) --no-print-directory package
 	@bash scripts/run-layer.sh --summary
 
 test-quick: setup
@@ -94,6 +95,13 @@ ee:
 	rm -rf .build/ee-context
 	$(BIN)/ansible-builder create -f meta/execution-environment.yml --context .build/ee-context --output-filename Containerfile
 	@test -s .build/ee-context/Containerfile && echo "ee: Containerfile written to .build/ee-context"
+
+package:
+	rm -rf .build/dist .build/installed
+	$(BIN)/ansible-galaxy collection build --output-path .build/dist .
+	$(BIN)/ansible-galaxy collection install --offline --force -p .build/installed .build/dist/ovirt_ha-core-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/installed $(BIN)/ansible-doc -l ovirt_ha.core | tee .build/dist/modules.txt
+	@test "$$(wc -l < .build/dist/modules.txt)" -eq "$$(ls plugins/modules/*.py | wc -l)"
 
 ## ---- user entry points --------------------------------------------------------------------------------
 demo: setup

@@ -41,6 +41,7 @@ case "$name" in
   integration) n=$(count "^Running [a-z0-9_]+ integration test role"); what="$n integration targets" ;;
   molecule)    n=$(count "^molecule: scenario .* passed"); what="$n molecule scenarios" ;;
   ee)          n=1; what="execution environment context built" ;;
+  package)     n=$(grep -cE "^ovirt_ha\.core\." "$log" || true); what="tarball built, installed offline, $n modules listed" ;;
   *)           n=0; what="" ;;
 esac
 if [ "$rc" -eq 0 ]; then status=ok; else status=FAILED; fi
