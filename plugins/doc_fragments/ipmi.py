@@ -108,11 +108,15 @@ notes:
     ATTRIBUTES = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the power state of every BMC and reports what would change; sends no power command.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+    details: The result lists the power state before and after for each BMC instead.
   action_group:
+    description: Use C(group/ovirt_ha.core.ipmi) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - ovirt_ha.core.ipmi
@@ -121,12 +125,15 @@ attributes:
     READ_ONLY_ATTRIBUTES = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: This module never changes anything.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: N/A
     details: This module never changes anything.
   action_group:
+    description: Use C(group/ovirt_ha.core.ipmi) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - ovirt_ha.core.ipmi

@@ -21,7 +21,7 @@ description:
     concurrently; the task fails when any host was not fenced, naming each one and what it saw.
   - Talks to the BMCs directly, for when the engine cannot fence (it is down, or its proxy hosts are gone).
 author:
-  - ovirt_ha.core contributors
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.ipmi
   - ovirt_ha.core.ipmi.ATTRIBUTES
@@ -124,7 +124,10 @@ bmcs:
     address: {description: BMC address., type: str, returned: always}
     result: {description: V(success) or V(failed)., type: str, returned: always}
     fenced: {description: The BMC confirmed the power off (for V(off) and V(reboot))., type: bool, returned: always}
-    changed: {description: A power command was sent (in check mode, would be sent)., type: bool, returned: always}
+    changed:
+      description: A power command was sent (in check mode, would be sent).
+      type: bool
+      returned: always
     power_before: {description: Power state read before acting., type: str, returned: when logged in}
     power_after: {description: Last confirmed power state., type: str, returned: when logged in}
     commands: {description: The power commands the action needs from the state found., type: list,

@@ -16,7 +16,7 @@ description:
   - A BMC that fails is reported in RV(bmcs) with the kind of failure; the task itself fails only when
     O(fail_on_error=true).
 author:
-  - ovirt_ha.core contributors
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.ipmi
   - ovirt_ha.core.ipmi.READ_ONLY_ATTRIBUTES

@@ -16,7 +16,7 @@ description:
     and the task fails when any BMC failed, naming each one.
   - For fencing (off, confirmed off, then on, with an audit record) use M(ovirt_ha.core.ipmi_fence).
 author:
-  - ovirt_ha.core contributors
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.ipmi
   - ovirt_ha.core.ipmi.ATTRIBUTES
@@ -89,7 +89,10 @@ bmcs:
     name: {description: The BMC's name., type: str, returned: always}
     address: {description: Address used., type: str, returned: always}
     port: {description: Port used., type: int, returned: always}
-    changed: {description: A power command was sent (or would be, in check mode)., type: bool, returned: success}
+    changed:
+      description: A power command was sent (in check mode, would be sent).
+      type: bool
+      returned: success
     command:
       description: The chassis command sent (V(on), V(off), V(soft), V(reset), V(cycle)), null when none.
       type: str
