@@ -65,14 +65,14 @@ def measure(hosts: int, vms: int) -> dict[str, Any]:
             deadline = time.monotonic() + WARM_TIMEOUT
             while not lab.state()["cache_warm"] and time.monotonic() < deadline:
                 time.sleep(0.5)
-            vm_times = [_timed(lambda: system.vms_service().list())[0] for _ in range(REPEAT)]
+            vm_times = [_timed(lambda: system.vms_service().list())[0] for _round in range(REPEAT)]
             host_times = []
-            for _ in range(REPEAT):
+            for _round in range(REPEAT):
                 seconds, listed_hosts = _timed(lambda: system.hosts_service().list(all_content=True))
                 assert len(listed_hosts) == hosts
                 host_times.append(seconds)
-            raw_vms = [_timed(lambda: _raw_get(lab, "/vms"))[0] for _ in range(REPEAT)]
-            raw_hosts = [_timed(lambda: _raw_get(lab, "/hosts?all_content=true", True))[0] for _ in range(REPEAT)]
+            raw_vms = [_timed(lambda: _raw_get(lab, "/vms"))[0] for _round in range(REPEAT)]
+            raw_hosts = [_timed(lambda: _raw_get(lab, "/hosts?all_content=true", True))[0] for _round in range(REPEAT)]
             vms_bytes = _raw_get(lab, "/vms")
             rss = _rss_kib(int(lab.info["pid"]))
             connection.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Optional
 
 import ovirtsdk4.types as t
@@ -63,7 +64,7 @@ class Api:
         try:
             terms = parse(request.query.get("search"))
             if terms:
-                items = [item for item in items if matches(terms, lambda field, item=item: getter(item, field))]
+                items = [item for item in items if matches(terms, functools.partial(getter, item))]
         except SearchError as exc:
             raise invalid(str(exc)) from exc
         limit = request.max()
@@ -149,7 +150,7 @@ class Api:
 
     def fence_agents(self, method: str, host: Host, rest: list[str], request: Request) -> Response:
         if not rest and method == "GET":
-            return ok(self.render.write_list("agents", (self.render.write_one(a, lambda a=a: self.render.agent(a), "plain")
+            return ok(self.render.write_list("agents", (self.render.write_one(a, functools.partial(self.render.agent, a), "plain")
                                                         for a in self.model.agents_of(host.id))))
         if not rest and method == "POST":
             body: t.Agent = request.read(t.Agent)
@@ -166,9 +167,10 @@ class Api:
             return ok(write(self.render.agent(agent)), 201)
         if not rest:
             raise not_found()
-        agent = self.model.agents.get(rest[0])
-        if agent is None or agent.host_id != host.id or len(rest) > 1:
+        found = self.model.agents.get(rest[0])
+        if found is None or found.host_id != host.id or len(rest) > 1:
             raise not_found()
+        agent = found
         if method == "GET":
             return ok(write(self.render.agent(agent)))
         if method == "DELETE":
@@ -363,8 +365,8 @@ class Api:
                 return ok(write(self.render.data_center(dc)))
             if rest[1] == "storagedomains":
                 if len(rest) == 2:
-                    return ok(self.render.write_list("storage_domains", (write(self.render.storage_domain(s, in_dc=True))
-                                                                        for s in self.model.storage_domains.values())))
+                    parts = [write(self.render.storage_domain(s, in_dc=True)) for s in self.model.storage_domains.values()]
+                    return ok(self.render.write_list("storage_domains", parts))
                 domain = self.model.storage_domains.get(rest[2])
                 if domain is not None and len(rest) == 3:
                     return ok(write(self.render.storage_domain(domain, in_dc=True)))
@@ -407,7 +409,7 @@ class Api:
                         raise invalid(f"Value '{start}' of parameter 'from' isn't a valid integer") from exc
                     events = [e for e in events if e.id > first]
                 events = self._filter(events, request, self._event_field)
-                return ok(self.render.write_list("events", (self.render.write_one(e, lambda e=e: self.render.event(e), "plain")
+                return ok(self.render.write_list("events", (self.render.write_one(e, functools.partial(self.render.event, e), "plain")
                                                             for e in events)))
             if not rest and method == "POST":
                 return self.add_event(request.read(t.Event))

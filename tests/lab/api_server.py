@@ -40,8 +40,8 @@ class _Base(BaseHTTPRequestHandler):
     def send(self, response: Response) -> None:
         self.send_response(response.status)
         if response.body or response.status != 404:
-            self.send_header("Content-Type", response.content_type + ("; charset=UTF-8" if "xml" in response.content_type or
-                                                                       "json" in response.content_type else ""))
+            textual = "xml" in response.content_type or "json" in response.content_type
+            self.send_header("Content-Type", response.content_type + ("; charset=UTF-8" if textual else ""))
         for key, value in response.headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(response.body)))

@@ -111,7 +111,9 @@ def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted
     log = open(os.path.join(state_dir, "lab.log"), "ab")  # pylint: disable=consider-using-with
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)  # pylint: disable=consider-using-with
+    # the server outlives this call on purpose: `down` stops it through its process group
+    proc = subprocess.Popen(  # pylint: disable=consider-using-with
+        argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
     log.close()
     with open(_pid_path(state_dir), "w", encoding="utf-8") as handle:
         handle.write(f"{proc.pid}\n")
@@ -238,19 +240,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.command == "down":
             print("lab stopped" if down(args.state_dir) else "no lab was running")
             return 0
-        info = read_info(os.path.abspath(args.state_dir))
+        current = read_info(os.path.abspath(args.state_dir))
         if args.command == "status":
             state = status(args.state_dir)
             print(json.dumps(state, indent=1) if state else "no lab is running")
             return 0 if state else 1
-        if not info:
+        if not current:
             print("no lab is running", file=sys.stderr)
             return 1
         if args.command == "step":
-            print(json.dumps(admin_call(info["admin_url"], "POST", "/clock/step", {"seconds": args.seconds})))
+            print(json.dumps(admin_call(current["admin_url"], "POST", "/clock/step", {"seconds": args.seconds})))
             return 0
         if args.clear:
-            print(json.dumps(admin_call(info["admin_url"], "DELETE", "/faults")))
+            print(json.dumps(admin_call(current["admin_url"], "DELETE", "/faults")))
             return 0
         if not args.kind:
             parser.error("fault needs a KIND or --clear")
@@ -259,7 +261,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             value = float(value) if value is not None else None
         except ValueError:
             pass
-        print(json.dumps(admin_call(info["admin_url"], "POST", "/faults", {"kind": args.kind, "target": args.target, "value": value})))
+        print(json.dumps(admin_call(current["admin_url"], "POST", "/faults", {"kind": args.kind, "target": args.target, "value": value})))
         return 0
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)

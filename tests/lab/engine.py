@@ -167,8 +167,8 @@ class Engine:
                                "- If power management is configured, engine will try to fence the host automatically.\n"
                                "- Otherwise, either bring the node back up, or release the SPM resource.")
         if host.status in ("installing", "reboot", "preparing_for_maintenance", "connecting"):
-            raise conflict(f"Cannot maintenance Host. Operation can be performed only when Host status is Up, Non Operational, "
-                           f"Non Responsive, Error or Install Failed.")
+            raise conflict("Cannot maintenance Host. Operation can be performed only when Host status is Up, Non Operational, "
+                           "Non Responsive, Error or Install Failed.")
         pinned = [vm.name for vm in running if vm.affinity == "pinned" and not vm.hosted_engine]
         if pinned:
             raise conflict(f"Cannot switch the following Hosts to Maintenance mode: {host.name}.\nOne or more running VMs are indicated as "

@@ -66,7 +66,7 @@ class PowerAgentRunner:
         if not sent.ok:
             return sent
         last = sent
-        for _ in range(VERIFY_POLLS):
+        for _poll in range(VERIFY_POLLS):
             last = self.run(agent, "status")
             if last.ok and last.power == want:
                 return last

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -53,7 +54,7 @@ class LabOptions:
 def free_udp_ports(count: int) -> list[int]:
     socks = []
     try:
-        for _ in range(count):
+        for _index in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.bind(("127.0.0.1", 0))
             socks.append(sock)
@@ -137,12 +138,12 @@ class LabServer:
             if self.stop_event.is_set():
                 return
             with self.model.lock:
-                self.renderer.write_one(vm, lambda vm=vm: self.renderer.vm(vm), "plain")
+                self.renderer.write_one(vm, functools.partial(self.renderer.vm, vm), "plain")
             if index % 200 == 199:
                 self.stop_event.wait(0.001)
         for host in hosts:
             with self.model.lock:
-                self.renderer.write_one(host, lambda host=host: self.renderer.host(host), "plain")
+                self.renderer.write_one(host, functools.partial(self.renderer.host, host), "plain")
         self.cache_warm = True
 
     def describe(self, ca_path: str) -> dict[str, Any]:

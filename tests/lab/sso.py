@@ -51,13 +51,13 @@ class Sso:
     def authorized(self, header: Optional[str]) -> bool:
         if not header:
             return False
-        kind, _, value = header.partition(" ")
+        kind, _sep, value = header.partition(" ")
         if kind.lower() == "bearer":
             with self.lock:
                 return value.strip() in self.tokens
         if kind.lower() == "basic":
             try:
-                user, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+                user, _sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 return False
             return self._check(user, password)

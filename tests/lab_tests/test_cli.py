@@ -92,4 +92,4 @@ def test_down_after_a_failing_test(tmp_path: pytest.TempPathFactory) -> None:
         with running_lab(state_dir, hosts=1, vms=1) as lab:
             seen.update(lab.info)
             raise AssertionError("a test failed")
-    _assert_nothing_left(seen, int(seen["pid"]))  # type: ignore[arg-type]
+    _assert_nothing_left(seen, int(str(seen["pid"])))

@@ -50,7 +50,7 @@ def test_fence_restart_powers_the_bmc_off_and_on(ha_lab: LabHandle, conn: ovirts
     since = last_event_index(conn)
     service = _host(conn, "host02")
     service.fence(fence_type="restart")
-    log = [action for _, action in ha_lab.host_state("host02")["power_log"]]
+    log = [action for _when, action in ha_lab.host_state("host02")["power_log"]]
     assert log[-2:] == ["off", "on"]
     assert "Chassis Power is on" in ipmitool_power(bmc)
     assert service.get().status == t.HostStatus.NON_RESPONSIVE
@@ -95,7 +95,7 @@ def test_power_loss_is_fenced_and_ha_vms_restart(ha_lab: LabHandle, conn: ovirts
     ha_lab.step(10)
     # non responsive, power off: no soft fence, power fence through a proxy host restarts it
     assert service.get().status in (t.HostStatus.NON_RESPONSIVE, t.HostStatus.REBOOT)
-    log = [action for _, action in ha_lab.host_state("host01")["power_log"]]
+    log = [action for _when, action in ha_lab.host_state("host01")["power_log"]]
     assert log[-1] == "on"
     new = codes(conn, since)
     for code in (9008, 12, 539, 9020, 121, 119, 9602):
