@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -46,6 +47,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
+    except OSError:
+        return []
+
+
+def _is_lab_server(pid: int, state_dir: str) -> bool:
+    """The pid is a lab server for this state directory (not a recycled pid of some other program)."""
+    argv = _cmdline(pid)
+    return "tests.lab" in argv and "serve" in argv and os.path.abspath(state_dir) in argv
+
+
+def _ours(pgid: int, state_dir: str) -> list[int]:
+    """Members of the lab's process group: the server and the fence agents it runs (ipmitool)."""
+    members = _group_members(pgid)
+    if pgid in members:
+        return members if _is_lab_server(pgid, state_dir) else []
+    # the server died: only what it left behind (fence agent runs) belongs to us
+    return members if all(any(word in " ".join(_cmdline(m)) for word in ("ipmitool", "tests.lab")) for m in members) else []
+
+
 def _group_members(pgid: int) -> list[int]:
     members = []
     for entry in os.listdir("/proc"):
@@ -74,10 +98,14 @@ def admin_call(admin_url: str, method: str, route: str, payload: Optional[dict[s
 
 
 def _answers(info: dict[str, Any]) -> bool:
-    urls = [info["admin_url"] + "/state", info["engine"]["http_url"].replace("/api", "/services/health")]
-    for url in urls:
+    """Admin endpoint, health page over HTTP and over HTTPS (verified against the lab CA) all answer 200."""
+    engine = info["engine"]
+    context = ssl.create_default_context(cafile=engine["ca_file"])
+    urls = [(info["admin_url"] + "/state", None), (engine["http_url"].replace("/api", "/services/health"), None),
+            (engine["url"].replace("/api", "/services/health"), context)]
+    for url, tls in urls:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # nosec - 127.0.0.1 only
+            with urllib.request.urlopen(url, timeout=2, context=tls) as response:  # nosec - 127.0.0.1 only
                 if response.status != 200:
                     return False
         except (OSError, urllib.error.URLError):
@@ -91,7 +119,7 @@ def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted
     state_dir = os.path.abspath(state_dir)
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     info = read_info(state_dir)
-    if info and _alive(int(info.get("pid", 0))):
+    if info and _alive(int(info.get("pid", 0))) and _is_lab_server(int(info["pid"]), state_dir):
         raise LabError(f"a lab is already running from {state_dir} (pid {info['pid']}); run `python -m tests.lab down` first")
     for name in ("lab.json", "lab.env", "inventory.yml", "lab.pid"):
         try:
@@ -141,7 +169,7 @@ def down(state_dir: str = DEFAULT_STATE_DIR) -> bool:
         pid = int(info["pid"]) if info and info.get("pid") else None
     if not pid:
         return False
-    members = _group_members(pid)
+    members = _ours(pid, state_dir)
     if members:
         try:
             os.killpg(pid, signal.SIGTERM)
@@ -170,7 +198,7 @@ def down(state_dir: str = DEFAULT_STATE_DIR) -> bool:
 
 def status(state_dir: str = DEFAULT_STATE_DIR) -> Optional[dict[str, Any]]:
     info = read_info(os.path.abspath(state_dir))
-    if not info or not _alive(int(info.get("pid", 0))):
+    if not info or not _alive(int(info.get("pid", 0))) or not _is_lab_server(int(info["pid"]), state_dir):
         return None
     state: dict[str, Any] = admin_call(info["admin_url"], "GET", "/state", timeout=30)
     return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 import ovirtsdk4
@@ -184,3 +185,34 @@ def test_ha_restart_retries_then_gives_up(ha_lab: LabHandle, conn: ovirtsdk4.Con
     assert new.count(9603) >= 10 and 9605 in new
     assert vm_service.get().status == t.VmStatus.DOWN
     vm_service.update(t.Vm(placement_policy=t.VmPlacementPolicy(affinity=t.VmAffinity.MIGRATABLE, hosts=[])))
+
+
+def test_vm_with_lease_restarts_without_fencing(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    vms = conn.system_service().vms_service()
+    leased = vms.list(search="name=vm0003", follow="host")[0]
+    assert leased.lease is not None and leased.high_availability.enabled
+    origin = leased.host.name
+    ha_lab.engine_ha(power_fence=False, soft_fence=False)
+    since = last_event_index(conn)
+    ha_lab.fault("host_network_cut", origin)
+    ha_lab.step(120)
+    current = vms.vm_service(leased.id).get(follow="host")
+    assert current.status == t.VmStatus.UP and current.host.name != origin
+    assert 9602 in codes(conn, since)
+    assert _host(conn, origin).get().status == t.HostStatus.NON_RESPONSIVE
+
+
+def test_scaled_clock_runs_the_engine_in_real_time(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with running_lab(str(tmp_path_factory.mktemp("scaled")), hosts=3, vms=3, time_scale=60, engine_uptime=600) as lab:
+        lab.fault("host_power_loss", "host03")
+        deadline = time.monotonic() + 30
+        seen = []
+        while time.monotonic() < deadline:
+            status = lab.host_state("host03")["status"]
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            if status == "up" and len(seen) > 1:
+                break
+            time.sleep(0.1)
+        assert seen[0] == "up" and "connecting" in seen and seen[-1] == "up", seen
+        assert [a for _when, a in lab.host_state("host03")["power_log"]][-1] == "on"
