@@ -100,12 +100,12 @@ class HaMonitor:
         features = engine.features
         timing = engine.timing
         state = host.fence_state
-        if state in ("pending", "startup_wait"):
+        if state == "pending":
             if features.startup_delay and now - self.model.engine_started_at < timing.startup and host.id != self.model.previous_he_host_id:
-                if state == "pending":
-                    engine.event(9003, "alert", f"Host {host.name} became non responsive. Fence operation skipped as the system is still "
-                                 f"initializing and this is not a host where hosted engine was running on previously.", host)
-                host.fence_state = "startup_wait"
+                # one shot, as in the engine: the host stays non responsive until it answers again or someone fences it
+                engine.event(9003, "alert", f"Host {host.name} became non responsive. Fence operation skipped as the system is still "
+                             f"initializing and this is not a host where hosted engine was running on previously.", host)
+                host.fence_state = "skipped_startup"
                 return
             if features.soft_fence and host.power_on and host.network_ok:
                 host.fence_state = "soft"

@@ -44,7 +44,7 @@ class PowerAgentRunner:
             return FenceResult(True, self.direct(agent.host_id, action))
         assert self.ipmitool is not None
         argv = [self.ipmitool, "-I", "lanplus", "-H", agent.address, "-p", str(agent.port), "-U", agent.username, "-E",
-                "-N", "1", "-R", "2", "chassis", "power", action]
+                "-N", "1", "-R", "1", "chassis", "power", action]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IPMI_PASSWORD": agent.password}
         try:
             proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=IPMITOOL_TIMEOUT, check=False)

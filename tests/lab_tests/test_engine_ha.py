@@ -216,3 +216,62 @@ def test_scaled_clock_runs_the_engine_in_real_time(tmp_path_factory: pytest.Temp
             time.sleep(0.1)
         assert seen[0] == "up" and "connecting" in seen and seen[-1] == "up", seen
         assert [a for _when, a in lab.host_state("host03")["power_log"]][-1] == "on"
+
+
+def test_auto_fence_skipped_during_engine_startup(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with running_lab(str(tmp_path_factory.mktemp("startup")), hosts=3, vms=3, virtual_clock=True) as lab:
+        connection = lab.connection()
+        lab.fault("host_power_loss", "host03")
+        lab.step(100)
+        assert 9003 in codes(connection)
+        lab.step(400)
+        state = lab.host_state("host03")
+        assert state["status"] == "non_responsive" and state["power_on"] is False
+        assert state["fence_state"] == "skipped_startup"
+        # an operator (or the collection) can still fence it by hand once the window passed
+        _host(connection, "host03").fence(fence_type="restart")
+        lab.step(61)
+        assert lab.host_state("host03")["status"] == "up"
+        connection.close()
+
+
+def test_user_stop_of_ha_vm_is_not_restarted(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    vms = conn.system_service().vms_service()
+    vm = vms.list(search="name=vm0001")[0]
+    assert vm.high_availability.enabled
+    service = vms.vm_service(vm.id)
+    if service.get().status != t.VmStatus.UP:
+        service.start()
+    service.stop()
+    ha_lab.step(60)
+    assert service.get().status == t.VmStatus.DOWN
+    service.start()
+
+
+def test_deactivate_non_responsive_host_with_vms_is_refused(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.engine_ha(power_fence=False, soft_fence=False, lease_restart=False)
+    host = _host(conn, "host04")
+    if not conn.system_service().vms_service().list(search="host=host04"):
+        vm = conn.system_service().vms_service().list(search="name=vm0012")[0]
+        service = conn.system_service().vms_service().vm_service(vm.id)
+        if service.get().status != t.VmStatus.DOWN:
+            service.stop()
+        service.start(vm=t.Vm(placement_policy=t.VmPlacementPolicy(hosts=[t.Host(name="host04")])))
+    ha_lab.fault("host_network_cut", "host04")
+    ha_lab.step(150)
+    with pytest.raises(ovirtsdk4.Error, match="Host still has running VMs on it and is in Non Responsive state") as failure:
+        host.deactivate()
+    assert failure.value.code == 409
+
+
+def test_unreachable_bmc_fails_the_power_fence(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    ha_lab.step(200)
+    since = last_event_index(conn)
+    ha_lab.fault("bmc_unreachable", "host04")
+    started = time.monotonic()
+    assert _host(conn, "host04").fence(fence_type="status").status == t.PowerManagementStatus.UNKNOWN
+    assert time.monotonic() - started < 20
+    ha_lab.fault("host_power_loss", "host04")
+    ha_lab.step(200)
+    assert 9021 in codes(conn, since)
+    assert ha_lab.host_state("host04")["status"] == "non_responsive"
