@@ -9,8 +9,9 @@ short_description: Set hosted-engine global maintenance and hosts' local mainten
 description:
   - O(global_maintenance) uses the maintenance action of the hosted-engine VM; it is compared with the
     C(hosted_engine.global_maintenance) the hosted-engine hosts report.
-  - O(hosts) sets local maintenance per host, through the host's maintenance mode (the engine switches the HA agent's
-    local maintenance with it), compared with the host's C(hosted_engine.local_maintenance).
+  - O(hosts) sets local maintenance per host through the host's maintenance mode (the engine switches the HA agent's
+    local maintenance with it), so it is compared with the host's status. A host that is up while its agent reports
+    local maintenance (set on the host itself) cannot be cleared through the engine; the module says so.
   - After a change the module waits until the engine reports the new state.
   - To set maintenance when the engine is down, use the hosts' own tools instead.
 version_added: 1.0.0

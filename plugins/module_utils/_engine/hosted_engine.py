@@ -25,6 +25,7 @@ except ImportError:
     types = None
 
 FAILED_HOST_STATES = ("install_failed", "non_operational", "error")
+MAINTENANCE_STATES = ("maintenance", "preparing_for_maintenance")
 
 
 def he_configured(host: Any) -> bool:
@@ -124,7 +125,14 @@ def set_maintenance(system: Any, global_maintenance: Optional[bool], local: List
         host = hosts[entry["name"]]
         want = entry["local_maintenance"]
         result["hosts"][host.name] = {"local_maintenance": want}
-        before = bool(host.hosted_engine.local_maintenance)
+        # Through the engine, local maintenance is the host's maintenance mode; the agent's flag follows it.
+        before = enum_value(host.status) in MAINTENANCE_STATES
+        if not want and not before and host.hosted_engine.local_maintenance:
+            raise EngineError("host %s is %s but its HA agent reports local maintenance, which was set on the host "
+                              "itself; the engine cannot clear it" % (host.name, enum_value(host.status)),
+                              obj="host %r" % host.name,
+                              expected="local maintenance cleared on the host (hosted-engine --set-maintenance "
+                                       "--mode=none)")
         if not tracker.add(host.name, "local_maintenance", before, want) or check_mode:
             result["hosts"][host.name]["local_maintenance"] = want if check_mode else before
             continue

@@ -323,3 +323,18 @@ def test_vm_ha_names_take_top_level_settings(engine, capsys):
     assert engine.by_name(engine.vms, "vm1").high_availability.priority == 7
     result = run_module(vm_ha.main, {"names": ["vm1"], "vms": [{"name": "vm1"}]}, engine, capsys)
     assert result["failed"] and "also listed as names[0]" in result["msg"]
+
+
+def test_he_local_maintenance_follows_host_maintenance(engine, capsys):
+    host02 = engine.by_name(engine.hosts, "host02")
+    host02.hosted_engine.local_maintenance = True  # set on the host itself, host still up
+    result = run_module(hosted_engine_maintenance.main, {"hosts": [{"name": "host02", "local_maintenance": False}]},
+                        engine, capsys)
+    assert result["failed"] and "set on the host" in result["msg"] and engine.mutations == []
+    result = run_module(hosted_engine_maintenance.main, {"hosts": [{"name": "host02", "local_maintenance": True}]},
+                        engine, capsys)
+    assert result["changed"] and host02.status == types.HostStatus.MAINTENANCE
+    result = run_module(hosted_engine_maintenance.main, {"hosts": [{"name": "host02", "local_maintenance": False}]},
+                        engine, capsys)
+    assert result["changed"] and host02.status == types.HostStatus.UP
+    assert host02.hosted_engine.local_maintenance is False
