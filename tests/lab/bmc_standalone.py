@@ -111,7 +111,7 @@ def _serve_control(app: _Standalone, path: str, stop: threading.Event) -> None:
     server.settimeout(0.5)
     while not stop.is_set():
         try:
-            conn, _ = server.accept()
+            conn, _peer = server.accept()
         except socket.timeout:
             continue
         with conn:
@@ -173,7 +173,7 @@ def _admin_server(app: _Standalone, port: int) -> Any:
 
         def do_GET(self) -> None:
             if self.path == "/lab/state":
-                hosts = [{"name": name, "power_on": target.bmc_power_state(),
+                hosts = [{"name": name, "power_on": target.bmc_power_state(), "vms": 0,
                           "power_log": [[0, action] for action in target.actions]}
                          for name, target in app.targets.items()]
                 return self._reply(200, {"hosts": hosts})
@@ -209,7 +209,7 @@ def control(control_path: str, request: Dict[str, Any], timeout: float = 5.0) ->
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--base-port", type=int, default=16230)
     parser.add_argument("--address", default="127.0.0.1")

@@ -86,8 +86,11 @@ class IpmiInputError(IpmiError):
     kind = "invalid_input"
 
 
-ERROR_KINDS = {cls.kind: cls for cls in (IpmiError, BmcUnreachable, BmcAuthenticationFailed, BmcCommandRefused,
-                                           BmcTimedOut, FenceRefused, IpmiInputError)}
+ERROR_KINDS = {
+    cls.kind: cls
+    for cls in (IpmiError, BmcUnreachable, BmcAuthenticationFailed, BmcCommandRefused, BmcTimedOut, FenceRefused,
+                IpmiInputError)
+}
 
 
 def error_from_result(result: Dict[str, Any], bmc: Optional[str] = None) -> IpmiError:

@@ -36,8 +36,9 @@ def wait_for_power(ctl: PowerControl, wanted: str, timeout: float, clock: Clock,
             return state
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
+            states = _compress(seen)
             raise PowerStateTimeout("BMC %s did not report power %s within %gs; states seen: %s"
-                              % (label, wanted, timeout, ", ".join(_compress(seen))), states_seen=_compress(seen))
+                                    % (label, wanted, timeout, ", ".join(states)), states_seen=states)
         clock.sleep(min(poll_interval, remaining))
 
 

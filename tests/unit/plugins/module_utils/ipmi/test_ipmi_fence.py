@@ -44,7 +44,7 @@ def test_off_confirmed():
 
 def test_stuck_power_fails_after_power_timeout_with_states_seen():
     bmc = FakeBmc("on", stuck=True)
-    record, clock, _ = run(bmc, action="off", power_wait=2, power_timeout=20)
+    record, clock, _progress = run(bmc, action="off", power_wait=2, power_timeout=20)
     assert record["result"] == "failed"
     assert record["fenced"] is False and record["changed"] is True
     assert bmc.commands == ["off"]
@@ -60,7 +60,7 @@ def test_stuck_power_fails_after_power_timeout_with_states_seen():
 
 def test_stuck_power_with_retries_resends_and_still_fails():
     bmc = FakeBmc("on", stuck=True)
-    record, _, _ = run(bmc, action="off", retries=2, power_timeout=5)
+    record, _clock, _progress = run(bmc, action="off", retries=2, power_timeout=5)
     assert bmc.commands == ["off", "off", "off"]
     assert len(record["phases"][0]["attempts"]) == 3
     assert record["result"] == "failed" and "after 3 attempt(s)" in record["error"]["msg"]
@@ -77,14 +77,14 @@ def test_retry_succeeds_when_second_command_works():
             bmc.stuck = False
 
     clock.sleep = unstick_after_first_timeout
-    record, _, _ = run(bmc, clock, action="off", retries=1, power_timeout=5)
+    record, _clock, _progress = run(bmc, clock, action="off", retries=1, power_timeout=5)
     assert record["result"] == "success" and record["fenced"] is True
     assert [a.get("confirmed_at") is not None for a in record["phases"][0]["attempts"]] == [False, True]
 
 
 def test_refused_command_is_reported_not_fenced():
     bmc = FakeBmc("on", refuse=0xD5)
-    record, _, _ = run(bmc, action="off", retries=1)
+    record, _clock, _progress = run(bmc, action="off", retries=1)
     assert record["result"] == "failed" and record["fenced"] is False
     assert record["error"]["kind"] == "command_refused"
     assert "0xD5" in record["error"]["msg"] and "NOT fenced" in record["error"]["msg"]
@@ -93,7 +93,7 @@ def test_refused_command_is_reported_not_fenced():
 
 def test_reboot_onoff_confirms_both_phases():
     bmc = FakeBmc("on", lag_polls=1)
-    record, _, _ = run(bmc, action="reboot", power_wait=0)
+    record, _clock, _progress = run(bmc, action="reboot", power_wait=0)
     assert bmc.commands == ["off", "on"]
     assert [p["expect"] for p in record["phases"]] == ["off", "on"]
     assert all(p["confirmed"] for p in record["phases"])
@@ -120,13 +120,13 @@ def test_reboot_whose_power_on_fails_is_fenced_but_failed():
 
 def test_reboot_cycle_sends_one_cycle():
     bmc = FakeBmc("on")
-    record, _, _ = run(bmc, action="reboot", method="cycle")
+    record, _clock, _progress = run(bmc, action="reboot", method="cycle")
     assert bmc.commands == ["cycle"] and record["result"] == "success"
 
 
 def test_check_mode_sends_nothing_and_does_not_wait():
     bmc = FakeBmc("on")
-    record, clock, _ = run(bmc, action="reboot", check_mode=True, delay=30)
+    record, clock, _progress = run(bmc, action="reboot", check_mode=True, delay=30)
     assert bmc.commands == []
     assert record["changed"] is True and record["commands"] == ["off", "on"]
     assert record["fenced"] is False and clock.sleeps == []
@@ -134,25 +134,25 @@ def test_check_mode_sends_nothing_and_does_not_wait():
 
 def test_off_when_already_off_is_confirmed_by_reading():
     bmc = FakeBmc("off")
-    record, _, _ = run(bmc, action="off")
+    record, _clock, _progress = run(bmc, action="off")
     assert bmc.commands == [] and record["changed"] is False and record["fenced"] is True
 
 
 def test_status_reads_only():
     bmc = FakeBmc("off")
-    record, _, _ = run(bmc, action="status")
+    record, _clock, _progress = run(bmc, action="status")
     assert bmc.commands == [] and record["power_before"] == "off" and record["fenced"] is False
 
 
 def test_delay_before_first_command():
     bmc = FakeBmc("on")
-    _, clock, _ = run(bmc, action="off", delay=7, power_wait=0)
+    _record, clock, _progress = run(bmc, action="off", delay=7, power_wait=0)
     assert clock.sleeps[0] == 7
 
 
 def test_bmc_stops_answering_mid_fence():
     bmc = FakeBmc("on", stuck=True, stop_answering_after=3)
-    record, _, _ = run(bmc, action="off")
+    record, _clock, _progress = run(bmc, action="off")
     assert record["result"] == "failed" and record["error"]["kind"] == "timed_out"
     assert "stopped answering" in record["error"]["msg"] or "did not answer" in record["error"]["msg"]
 
