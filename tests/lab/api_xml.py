@@ -12,6 +12,7 @@ from tests.lab.clock import Clock
 from tests.lab.model import Cluster, DataCenter, Event, FenceAgent, Host, Job, Model, StorageDomain, Vm
 
 API = "/ovirt-engine/api"
+HOST_LINKS = ("fenceagents", "nics", "networkattachments", "statistics", "storage", "permissions", "tags")
 
 
 def _link(obj: Any, href: str) -> Any:
@@ -163,8 +164,11 @@ class Renderer:
 
     # -- serialization --------------------------------------------------------
     def follow(self, obj: Any, follow: list[str]) -> Any:
-        """Inline linked objects named in ``follow`` (cluster, host, data_center)."""
+        """Inline linked objects named in ``follow`` (cluster, host, data_center; agents of a host)."""
         for name in follow:
+            if name == "agents" and isinstance(obj, t.Host):
+                obj.agents = [self.agent(a) for a in self.model.agents_of(obj.id)]
+                continue
             link = getattr(obj, name, None)
             if link is None or link.id is None:
                 continue
@@ -178,12 +182,22 @@ class Renderer:
 
     def write_one(self, item: Any, build: Callable[[], Any], key: Any, follow: Optional[list[str]] = None) -> bytes:
         if follow:
-            return Writer.write(self.follow(build(), follow)).encode("utf-8")
+            return self.add_links(item, Writer.write(self.follow(build(), follow)).encode("utf-8"))
         data = item.cached(key)
         if data is None:
-            data = Writer.write(build()).encode("utf-8")
+            data = self.add_links(item, Writer.write(build()).encode("utf-8"))
             item.store(key, data)
         return data
+
+    @staticmethod
+    def add_links(item: Any, data: bytes) -> bytes:
+        """The engine lists a host's sub-collections as <link> elements (the SDK's Writer does not write them)."""
+        if not isinstance(item, Host):
+            return data
+        end = data.index(b">") + 1
+        base = f"{API}/hosts/{item.id}"
+        links = "".join(f'<link href="{base}/{rel}" rel="{rel}"/>' for rel in HOST_LINKS)
+        return data[:end] + links.encode("ascii") + data[end:]
 
     def write_list(self, root: str, parts: Iterable[bytes]) -> bytes:
         body = b"".join(parts)

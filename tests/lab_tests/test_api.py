@@ -266,3 +266,18 @@ def test_malformed_body_is_400(lab: LabHandle) -> None:
     with pytest.raises(urllib.error.HTTPError) as failure:
         urllib.request.urlopen(request, timeout=5)  # pylint: disable=consider-using-with
     assert failure.value.code == 400
+
+
+def test_follow_agents_and_power_management_update(lab_connection: ovirtsdk4.Connection) -> None:
+    hosts = lab_connection.system_service().hosts_service()
+    plain = hosts.list(search="name=host03")[0]
+    assert not plain.agents
+    followed = hosts.list(search="name=host03", follow="agents")[0]
+    assert len(followed.agents) == 1 and followed.agents[0].type == "ipmilan" and followed.agents[0].password is None
+    service = hosts.host_service(plain.id)
+    updated = service.update(t.Host(power_management=t.PowerManagement(
+        enabled=True, kdump_detection=False, pm_proxies=[t.PmProxy(type=t.PmProxyType.CLUSTER), t.PmProxy(type=t.PmProxyType.DC)])))
+    assert [p.type for p in updated.power_management.pm_proxies] == [t.PmProxyType.CLUSTER, t.PmProxyType.DC]
+    assert updated.power_management.kdump_detection is False
+    service.update(t.Host(power_management=t.PowerManagement(kdump_detection=True, pm_proxies=[])))
+    assert service.get().power_management.pm_proxies is None
