@@ -4,7 +4,8 @@
 Runs inside the molecule containers (Python 3.9+, standard library only). It reads
 the files the hosted_engine_ha role wrote, exactly where the real services read
 them, and publishes this host's slot in the shared metadata volume in the format
-of ovirt-hosted-engine-ha 2.x (see shared/reference/FORMATS.md). It does not run
+of ovirt-hosted-engine-ha 2.x (see shared/reference/FORMATS.md), encoded by the lab's
+metadata module (tests/lab/he_metadata.py, installed next to this file). It does not run
 a VM, hold sanlock leases or talk to vdsm: it exists so that the role's service,
 handler and verify phases have something real to start, restart and observe.
 
@@ -22,20 +23,21 @@ from __future__ import annotations
 import base64
 import configparser
 import glob
-import json
 import os
 import signal
 import socket
 import sys
 import time
-import zlib
 from typing import Dict, List, Optional, Tuple
 
+try:  # installed side by side in the containers
+    import he_metadata
+except ImportError:  # run from the repository: tests/lab/he_metadata.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import he_metadata
+
 SLOT_SIZE = 4096
-HEADER_SIZE = 512
 MAX_HOST_ID = 2000
-PARSE_VERSION = 1
-FEATURE_VERSION = 1
 
 HE_CONF = "/etc/ovirt-hosted-engine/hosted-engine.conf"
 AGENT_CONF = "/etc/ovirt-hosted-engine-ha/agent.conf"
@@ -177,40 +179,16 @@ def compute_score(weights: Dict[str, float], conf: Dict[str, str], measured: Dic
 
 # --------------------------------------------------------------------------- metadata
 
-def crc_of(fields: List[str]) -> str:
-    masked = list(fields)
-    masked[9] = "00000000"
-    return "%08x" % (zlib.crc32("|".join(masked).encode("utf-8")) & 0xFFFFFFFF)
-
-
 def encode_host_block(host_id: int, timestamp: int, score: int, engine_status: Dict[str, str],
                       hostname: str, local_maint: bool, stopped: bool, state: str,
-                      conf_on_shared_storage: bool = True, local_conf_timestamp: int = 0,
-                      wall_time: Optional[float] = None) -> bytes:
-    """One 4096-byte host slot: the 12-field header (CRC'd) and the readable part."""
-    fields = [
-        str(PARSE_VERSION), str(FEATURE_VERSION), str(timestamp), str(host_id), str(score),
-        json.dumps(engine_status), hostname, str(int(local_maint)), str(int(stopped)),
-        "00000000", str(int(conf_on_shared_storage)), str(local_conf_timestamp),
-    ]
-    fields[9] = crc_of(fields)
-    header = "|".join(fields).encode("utf-8")
-    if len(header) > HEADER_SIZE:
-        raise ValueError("host block header is %d bytes, more than %d" % (len(header), HEADER_SIZE))
-    now = time.time() if wall_time is None else wall_time
-    readable = (
-        "metadata_parse_version=%d\n" % PARSE_VERSION
-        + "metadata_feature_version=%d\n" % FEATURE_VERSION
-        + "timestamp=%d (%s)\n" % (timestamp, time.ctime(now))
-        + "host-id=%d\n" % host_id
-        + "score=%d\n" % score
-        + "vm_conf_refresh_time=%d (%s)\n" % (local_conf_timestamp, time.ctime(now))
-        + "conf_on_shared_storage=%s\n" % bool(conf_on_shared_storage)
-        + "maintenance=%s\n" % bool(local_maint)
-        + "state=%s\n" % state
-        + "stopped=%s\n" % bool(stopped)
-    ).encode("utf-8")
-    return header.ljust(HEADER_SIZE, b"\0") + readable.ljust(SLOT_SIZE - HEADER_SIZE, b"\0")
+                      conf_on_shared_storage: bool = True, local_conf_timestamp: int = 0) -> bytes:
+    """One 4096-byte host slot, encoded by the lab's own metadata encoder (tests/lab/he_metadata.py)."""
+    now = time.time()
+    return he_metadata.encode_slot(he_metadata.HostSlot(
+        host_id=host_id, timestamp=timestamp, score=score, engine_status=dict(engine_status),
+        hostname=hostname, local_maintenance=local_maint, stopped=stopped,
+        conf_on_shared_storage=conf_on_shared_storage, local_conf_timestamp=local_conf_timestamp,
+        state=state, wall_time=now, conf_wall_time=now - (timestamp - local_conf_timestamp)))
 
 
 def read_global_maintenance(path: str) -> bool:

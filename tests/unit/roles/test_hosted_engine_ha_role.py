@@ -1,0 +1,99 @@
+"""The hosted_engine_ha role's interface stays in one place: meta/argument_specs.yml.
+
+defaults/main.yml and the variable table of README.md must follow it; every public variable the
+role's files use must be declared there. Run this file with ``--write-readme`` to regenerate the table.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROLE = Path(__file__).resolve().parents[3] / "roles" / "hosted_engine_ha"
+TABLE_START = "<!-- BEGIN VARIABLES (generated from meta/argument_specs.yml) -->"
+TABLE_END = "<!-- END VARIABLES -->"
+
+
+def _options() -> dict[str, Any]:
+    spec = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    return spec["argument_specs"]["main"]["options"]
+
+
+def _plain(text: str) -> str:
+    """Ansible doc markup to Markdown: O(x=y) and V(x) and C(x) to code, M(x) to code."""
+    text = re.sub(r"[OVCM]\(([^()]*)\)", r"`\1`", text)
+    return text.replace("|", "\\|")
+
+
+def render_table(options: dict[str, Any]) -> str:
+    rows = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
+    for name, option in options.items():
+        kind = option.get("type", "str")
+        if option.get("elements"):
+            kind += " of " + option["elements"]
+        default = "(none)" if "default" not in option else "`" + yaml.safe_dump(
+            option["default"], default_flow_style=True, width=1000).strip().removesuffix("\n...").strip() + "`"
+        description = option["description"]
+        if isinstance(description, list):
+            description = " ".join(description)
+        if option.get("choices"):
+            description += " Choices: " + ", ".join("`%s`" % c for c in option["choices"]) + "."
+        if option.get("options"):
+            description += " Keys: " + ", ".join(
+                "`%s` (%s)" % (key, sub.get("type", "str")) for key, sub in option["options"].items()) + "."
+        rows.append("| `%s` | %s | %s | %s |" % (name, kind, default.replace("|", "\\|"), _plain(description)))
+    return "\n".join(rows)
+
+
+def _readme_table() -> str:
+    text = (ROLE / "README.md").read_text()
+    return text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+
+
+def test_defaults_follow_argument_specs() -> None:
+    options = _options()
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    expected = {name: option["default"] for name, option in options.items() if "default" in option}
+    assert defaults == expected
+
+
+def test_options_have_description_and_type() -> None:
+    for name, option in _options().items():
+        assert name.startswith("hosted_engine_ha_"), name
+        assert option.get("description"), name
+        assert option.get("type"), name
+        if "choices" in option and "default" in option:
+            default = option["default"]
+            values = default if isinstance(default, list) else [default]
+            assert set(values) <= set(option["choices"]), name
+
+
+def test_every_public_variable_used_is_declared() -> None:
+    declared = set(_options())
+    used: set[str] = set()
+    for path in list(ROLE.glob("tasks/*.yml")) + list(ROLE.glob("vars/*.yml")) + list(ROLE.glob("handlers/*.yml")):
+        # public variables have one underscore after the prefix; internal ones two
+        text = re.sub(r"tags: \[[^\]]*\]", "", path.read_text())  # tag names are not variables
+        used |= set(re.findall(r"\bhosted_engine_ha_[a-z][a-z0-9_]*", text))
+    assert used - declared == set()
+
+
+def test_readme_table_follows_argument_specs() -> None:
+    assert _readme_table() == render_table(_options()), (
+        "README.md is out of step with meta/argument_specs.yml; run "
+        "python tests/unit/roles/test_hosted_engine_ha_role.py --write-readme")
+
+
+def write_readme() -> None:
+    readme = ROLE / "README.md"
+    text = readme.read_text()
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    readme.write_text(head + TABLE_START + "\n" + render_table(_options()) + "\n" + TABLE_END + tail)
+
+
+if __name__ == "__main__" and "--write-readme" in sys.argv:
+    write_readme()
