@@ -281,3 +281,12 @@ def test_follow_agents_and_power_management_update(lab_connection: ovirtsdk4.Con
     assert updated.power_management.kdump_detection is False
     service.update(t.Host(power_management=t.PowerManagement(kdump_detection=True, pm_proxies=[])))
     assert service.get().power_management.pm_proxies is None
+
+
+def test_expired_token_is_renewed_once(lab: LabHandle) -> None:
+    lab.reset_stats()
+    connection = lab.connection(token="not-a-valid-token")
+    assert len(connection.system_service().hosts_service().list()) == 4
+    stats = lab.stats()
+    assert stats["by_status"]["401"] == 1 and stats["sso_logins"] == 1
+    connection.close()

@@ -275,3 +275,19 @@ def test_unreachable_bmc_fails_the_power_fence(ha_lab: LabHandle, conn: ovirtsdk
     ha_lab.step(200)
     assert 9021 in codes(conn, since)
     assert ha_lab.host_state("host04")["status"] == "non_responsive"
+
+
+def test_host_without_power_management_is_not_fenced(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    service = _host(conn, "host04")
+    service.update(t.Host(power_management=t.PowerManagement(enabled=False)))
+    try:
+        since = last_event_index(conn)
+        ha_lab.engine_ha(soft_fence=False)
+        ha_lab.fault("host_power_loss", "host04")
+        ha_lab.step(200)
+        assert 9027 in codes(conn, since)
+        assert ha_lab.host_state("host04")["power_on"] is False
+        with pytest.raises(ovirtsdk4.Error, match="Host fence is disabled"):
+            service.fence(fence_type="restart")
+    finally:
+        service.update(t.Host(power_management=t.PowerManagement(enabled=True)))

@@ -103,3 +103,21 @@ def test_admin_errors_are_json(lab: LabHandle) -> None:
     with pytest.raises(LabError, match="unknown engine-ha feature"):
         lab.engine_ha(teleport=True)
     assert isinstance(urllib.error.HTTPError, type)
+
+
+def test_engine_crash_without_hosted_engine_until_cleared(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.lab.testing import running_lab  # pylint: disable=import-outside-toplevel
+
+    with running_lab(str(tmp_path_factory.mktemp("crash")), hosts=2, vms=2, virtual_clock=True, no_bmcs=True) as lab:
+        lab.fault("engine_vm_crash")
+        with pytest.raises(ovirtsdk4.ConnectionError):
+            lab.connection().system_service().get()
+        assert lab.state()["engine"]["up"] is False
+        lab.clear_faults()
+        connection = lab.connection()
+        assert connection.system_service().get().product_info.name == "oVirt Engine"
+        # a restarted engine does not fence in its first 300 s
+        hosts = connection.system_service().hosts_service()
+        with pytest.raises(ovirtsdk4.Error, match="Engine Service start up sequence"):
+            hosts.host_service(hosts.list()[1].id).fence(fence_type="restart")
+        connection.close()
