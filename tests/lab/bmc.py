@@ -15,6 +15,11 @@ Deviations from pyghmi's stock server, each needed for real clients:
 - An unknown user name is answered with RAKP2 status 0x0D ("unauthorized
   name") instead of silence, as real BMCs do.
 
+Sessions: like a real BMC, each one has a small session table (MAX_SESSIONS); a session
+counts until the client closes it or it idles for SESSION_IDLE seconds, and an open-session
+request beyond the table is refused with RMCP status 0x01 ("insufficient resources").  So
+a client that forgets to log out shows up (`BmcFleet.active_sessions`).
+
 Faults: `set_unreachable` drops every packet, `set_password` changes the
 password the BMC expects (the wrong-password fault), `set_stuck_power` makes
 the BMC acknowledge power-off style commands without changing the power.
@@ -46,6 +51,7 @@ _INTEGRITY_ALGO_OFFSET = 20
 _CONFIDENTIALITY_ALGO_OFFSET = 28
 _SUITE3 = (1, 1, 1)  # HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128
 
+_RMCP_INSUFFICIENT_RESOURCES = 0x01
 _RMCP_NO_CIPHER_MATCH = 0x11
 _RMCP_UNAUTHORIZED_NAME = 0x0D
 _CC_OK = 0x00
@@ -53,6 +59,8 @@ _CC_NOT_IN_PRESENT_STATE = 0xD5
 _CC_UNSPECIFIED = 0xFF
 
 _OPEN_SESSION_REQUEST = 0x10
+MAX_SESSIONS = 63  # what OpenIPMI's ipmi_sim allows
+SESSION_IDLE = 60.0
 _DISPATCH_INTERVAL = 0.02  # pyghmi can miss a wake-up; bound the latency that costs
 
 
@@ -100,6 +108,15 @@ class _BmcSpec:
     # a changed password applies to the next login
     authdata: Dict[str, str] = field(default_factory=dict)
     server: Optional["_LabBmc"] = None
+    # established sessions -> monotonic time of their last packet
+    sessions: Dict[int, float] = field(default_factory=dict)
+
+    def active_sessions(self) -> int:
+        horizon = time.monotonic() - SESSION_IDLE
+        for key, seen in list(self.sessions.items()):
+            if seen < horizon:
+                del self.sessions[key]
+        return len(self.sessions)
 
 
 class _LabServerSession(pyghmi_serversession.ServerSession):
@@ -113,12 +130,31 @@ class _LabServerSession(pyghmi_serversession.ServerSession):
             for offset in (_AUTH_ALGO_OFFSET, _INTEGRITY_ALGO_OFFSET, _CONFIDENTIALITY_ALGO_OFFSET)
         )
         response: bytearray = super().create_open_session_response(request)
+        status = 0
         if proposal != _SUITE3:
+            status = _RMCP_NO_CIPHER_MATCH
+        elif self.bmc.spec.active_sessions() >= MAX_SESSIONS:
+            status = _RMCP_INSUFFICIENT_RESOURCES
+        if status:
             # keep tag and client session id, replace the status byte; an
             # error reply ends after the remote console session id
-            response[1] = _RMCP_NO_CIPHER_MATCH
+            response[1] = status
             return response[:8]
         return response
+
+    def _send_rakp4(self, tagvalue: int, statuscode: int) -> None:
+        super()._send_rakp4(tagvalue, statuscode)
+        if statuscode == 0:
+            self.bmc.spec.sessions[id(self)] = time.monotonic()
+
+    def close_server_session(self) -> None:
+        self.bmc.spec.sessions.pop(id(self), None)
+        # forget the client's address too, as pyghmi's server keeps every session it ever saw
+        handlers = pyghmi_session.Session.bmc_handlers.get(self.sockaddr)
+        if isinstance(handlers, dict) and handlers.get(self.bmc.port) is self:
+            del handlers[self.bmc.port]
+            if not handlers:
+                del pyghmi_session.Session.bmc_handlers[self.sockaddr]
 
     def _got_rakp1(self, data: Any) -> None:
         username = bytes(data[28:]).decode("utf-8", "replace") if len(data) > 28 else ""
@@ -132,6 +168,8 @@ class _LabServerSession(pyghmi_serversession.ServerSession):
         if self.bmc.spec.unreachable:
             self.pktqueue.clear()
             return
+        if id(self) in self.bmc.spec.sessions:
+            self.bmc.spec.sessions[id(self)] = time.monotonic()
         super().process_pktqueue()
 
 
@@ -252,6 +290,14 @@ class BmcFleet:
 
     def set_stuck_power(self, name: str, flag: bool) -> None:
         self._spec(name).stuck_power = flag
+
+    def active_sessions(self, name: str) -> int:
+        """Sessions established and neither closed nor idle for SESSION_IDLE seconds."""
+        return self._spec(name).active_sessions()
+
+    def reset_sessions(self, name: str) -> None:
+        """Forget every session (as a BMC cold reset would)."""
+        self._spec(name).sessions.clear()
 
     def _spec(self, name: str) -> _BmcSpec:
         try:

@@ -14,7 +14,7 @@ Faults and power are changed at run time through a line-oriented JSON
 protocol on the Unix socket `control` (0600), one request per connection:
 
     {"op": "fault", "name": "bmc001", "kind": "unreachable"|"wrong_password"|"stuck_power", "value": bool}
-    {"op": "power", "name": "bmc001"}            -> {"ok": true, "on": bool, "actions": [...]}
+    {"op": "power", "name": "bmc001"}            -> {"ok": true, "on": bool, "actions": [...], "sessions": N}
     {"op": "set_power", "name": "bmc001", "on": bool}
     {"op": "clear"}
 
@@ -73,7 +73,8 @@ class _Standalone:
             return {"ok": False, "error": f"no BMC named {name!r}"}
         if op == "power":
             target = self.targets[name]
-            return {"ok": True, "on": target.bmc_power_state(), "actions": list(target.actions)}
+            return {"ok": True, "on": target.bmc_power_state(), "actions": list(target.actions),
+                    "sessions": self.fleet.active_sessions(name)}
         if op == "set_power":
             self.targets[name]._on = bool(request.get("on"))
             return {"ok": True}
@@ -96,6 +97,7 @@ class _Standalone:
         self.fleet.set_unreachable(name, False)
         self.fleet.set_stuck_power(name, False)
         self.fleet.set_password(name, record["password"])
+        self.fleet.reset_sessions(name)
         self.targets[name]._on = True
         self.targets[name].actions.clear()
 

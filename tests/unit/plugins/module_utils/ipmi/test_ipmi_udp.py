@@ -167,10 +167,34 @@ def test_cipher_17_is_refused_by_the_lab_bmc_not_downgraded(fleet):
     assert result["error"]["kind"] == "authentication_failed" and "cipher suite 17" in result["msg"]
 
 
-def test_no_session_leak_after_many_logins(fleet):
+def test_every_session_is_logged_out(fleet):
+    """The simulator counts open sessions like a BMC's session table: ours must all be closed."""
+    targets = fleet.targets([4], timeout=3)
     for _attempt in range(3):
-        results = bmc_info(fleet.targets([4] * 1, timeout=3))
-        assert not results[0]["failed"]
+        assert not bmc_info(targets)[0]["failed"]
+    assert not bmc_power(targets, PowerRequest(state="status"))[0]["failed"]
+    (record,) = bmc_fence(fleet.targets([4]), FenceRequest(action="reboot", power_wait=0.1))
+    assert record["result"] == "success"
+    assert fleet.control(op="power", name="bmc005")["sessions"] == 0
+
+
+def test_full_session_table_is_reported(fleet):
+    script = ("import os, sys\n"
+              "from pyghmi.ipmi import command\n"
+              "for _ in range(int(sys.argv[4])):\n"
+              "    command.Command(bmc='127.0.0.1', port=int(sys.argv[1]), userid=sys.argv[2].encode(),\n"
+              "                    password=sys.argv[3].encode(), keepalive=False)\n"
+              "    import pyghmi.ipmi.private.session as s\n"
+              "    s.Session.bmc_handlers.clear()\n"
+              "    s.Session.initting_sessions.clear()\n")
+    bmc = fleet.bmcs[7]
+    from tests.lab.bmc import MAX_SESSIONS
+    # a client that never logs out fills the table
+    subprocess.run([sys.executable, "-c", script, str(bmc["port"]), bmc["username"], bmc["password"],
+                    str(MAX_SESSIONS)], cwd=REPO, timeout=120, check=True, capture_output=True)
+    assert fleet.control(op="power", name=bmc["name"])["sessions"] == MAX_SESSIONS
+    (result,) = bmc_info(fleet.targets([7], timeout=3))
+    assert result["error"]["kind"] == "command_refused" and "no free session slot" in result["msg"]
 
 
 @pytest.mark.skipif(shutil.which("ipmitool") is None, reason="ipmitool not installed")
