@@ -77,12 +77,15 @@ notes:
     ATTRIBUTES = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no mutating request is sent and nothing is waited for.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Reports the fields that change, before and after; secrets are masked.
   action_group:
+    description: Use C(group/ovirt_ha.core.engine) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - ovirt_ha.core.engine
@@ -91,12 +94,15 @@ attributes:
     READ_ONLY_ATTRIBUTES = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: This module never changes anything.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: N/A
     details: This module never changes anything.
   action_group:
+    description: Use C(group/ovirt_ha.core.engine) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - ovirt_ha.core.engine

@@ -11,7 +11,8 @@ description:
     for highly available VMs. Options not given are left as they are.
   - One cluster search, plus one update when something differs.
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.ATTRIBUTES

@@ -13,7 +13,8 @@ description:
     one cluster search, one host list (with C(all_content) for the hosted-engine fields and the fence agents
     inlined), one VM list and one list of the storage domains of the cluster's data center.
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.READ_ONLY_ATTRIBUTES

@@ -14,7 +14,8 @@ description:
   - With O(state=absent), revokes the token given in O(auth.token) (log out). Put that task in an C(always:)
     section so the token does not outlive the play.
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
 options:
@@ -26,11 +27,14 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no login or logout happens; O(state=present) returns no token.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   action_group:
+    description: Use C(group/ovirt_ha.core.engine) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - ovirt_ha.core.engine

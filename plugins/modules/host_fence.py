@@ -15,17 +15,21 @@ description:
     unless O(confirm_host_is_down=true), and only done for a host the engine does not see up.
   - V(stop) and V(restart) of the host that runs the hosted-engine VM are refused unless O(force=true).
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the power status (a non-mutating fence V(status) request) and reports what would change.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the power state before and after.
   action_group:
+    description: Use C(group/ovirt_ha.core.engine) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
       - ovirt_ha.core.engine

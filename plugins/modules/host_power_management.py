@@ -17,7 +17,8 @@ description:
   - Reads one host list with the agents inlined; writes one request per agent added, updated or removed and one
     per host whose settings differ.
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.ATTRIBUTES

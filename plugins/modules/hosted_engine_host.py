@@ -12,7 +12,8 @@ description:
     or C(undeploy_hosted_engine), and waits until the host is up again (or in maintenance with O(activate=false))
     with the expected C(hosted_engine.configured).
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.ATTRIBUTES

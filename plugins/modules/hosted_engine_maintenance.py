@@ -15,7 +15,8 @@ description:
   - After a change the module waits until the engine reports the new state.
   - To set maintenance when the engine is down, use the hosts' own tools instead.
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.ATTRIBUTES

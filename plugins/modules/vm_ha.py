@@ -16,7 +16,8 @@ description:
   - Warns when a highly available VM has no lease and some host of its cluster has no power management, because the
     engine could not restart it elsewhere after that host failed.
 version_added: 1.0.0
-author: ovirt_ha.core contributors
+author:
+  - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
   - ovirt_ha.core.engine.ATTRIBUTES
