@@ -138,8 +138,6 @@ class Api:
             if pm.kdump_detection is not None:
                 host.kdump_detection = pm.kdump_detection
             if pm.pm_proxies is not None:
-                host.pm_proxies = [p.type.value for p in pm.pm_proxies if p.type is not None]
-            if pm.pm_proxies is not None:
                 host.pm_proxies = [proxy.type.value for proxy in pm.pm_proxies if proxy.type is not None]
         if body.spm is not None and body.spm.priority is not None:
             host.spm_priority = body.spm.priority

@@ -90,7 +90,6 @@ class Host(Cached):
     pm_enabled: bool = True
     pm_automatic: bool = True
     kdump_detection: bool = True
-    pm_proxies: list[str] = field(default_factory=list)
     # fence proxy preference ("cluster", "dc", "other_dc"); empty means the engine-wide default, not shown by the API
     pm_proxies: list[str] = field(default_factory=list)
     # physical and network facts (the truth, not the engine's view)

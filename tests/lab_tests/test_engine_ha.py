@@ -206,7 +206,7 @@ def test_scaled_clock_runs_the_engine_in_real_time(tmp_path_factory: pytest.Temp
     with running_lab(str(tmp_path_factory.mktemp("scaled")), hosts=3, vms=3, time_scale=60, engine_uptime=600) as lab:
         lab.fault("host_power_loss", "host03")
         deadline = time.monotonic() + 30
-        seen = []
+        seen: list[str] = []
         while time.monotonic() < deadline:
             status = lab.host_state("host03")["status"]
             if not seen or seen[-1] != status:
