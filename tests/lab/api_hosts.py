@@ -1,0 +1,123 @@
+"""Engine API: /hosts, /hosts/{id} (get, update) and /hosts/{id}/fenceagents."""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, Optional
+
+import ovirtsdk4.types as t
+
+from tests.lab.api_base import RoutesBase
+from tests.lab.api_common import Request, Response, ok
+from tests.lab.api_xml import write
+from tests.lab.errors import ApiError, conflict, incomplete, not_found
+from tests.lab.model import FenceAgent, Host, new_id
+
+
+class HostRoutes(RoutesBase):
+    def _host(self, host_id: str) -> Host:
+        host = self.model.hosts.get(host_id)
+        if host is None:
+            raise not_found()
+        return host
+
+    def _host_field(self, host: Host, field: str) -> Optional[list[str]]:
+        values: dict[str, Callable[[], list[str]]] = {
+            "name": lambda: [host.name], "status": lambda: [host.status], "cluster": lambda: self._cluster_name(host.cluster_id),
+            "id": lambda: [host.id], "address": lambda: [host.address], "datacenter": lambda: self._dc_name(host.cluster_id),
+            "spm_role": lambda: [host.spm], "type": lambda: ["rhel"],
+        }
+        getter = values.get(field)
+        return getter() if getter else None
+
+    def _host_xml(self, host: Host, request: Request, running: Optional[int] = None) -> bytes:
+        all_content = request.flag("all_content")
+        if all_content and running is None:
+            running = sum(1 for vm in self.model.vms_on(host.id) if vm.status != "down")
+        key = self.render.host_key(host, all_content, running)
+        return self.render.write_one(host, lambda: self.render.host(host, all_content, running), key, request.follow())
+
+    def r_hosts(self, method: str, rest: list[str], request: Request) -> Response:
+        with self.model.lock:
+            if not rest and method == "GET":
+                hosts = self._filter(list(self.model.hosts.values()), request, self._host_field)
+                counts: dict[str, int] = {}
+                if request.flag("all_content"):
+                    for vm in self.model.vms.values():
+                        if vm.host_id and vm.status != "down":
+                            counts[vm.host_id] = counts.get(vm.host_id, 0) + 1
+                all_content = request.flag("all_content")
+                return ok(self.render.write_list("hosts", (self._host_xml(h, request, counts.get(h.id, 0) if all_content else None)
+                                                           for h in hosts)))
+            if not rest:
+                raise ApiError(405, "Adding hosts is not supported by the lab", reason="Operation Failed")
+            host = self._host(rest[0])
+            if len(rest) == 1 and method == "GET":
+                return ok(self._host_xml(host, request))
+            if len(rest) == 1 and method == "PUT":
+                return ok(self.update_host(host, request))
+            if rest[1] == "fenceagents":
+                return self.fence_agents(method, host, rest[2:], request)
+        raise not_found()
+
+    def update_host(self, host: Host, request: Request) -> bytes:
+        body: t.Host = request.read(t.Host)
+        if body.power_management is not None:
+            pm = body.power_management
+            if pm.enabled is not None:
+                host.pm_enabled = pm.enabled
+            if pm.automatic_pm_enabled is not None:
+                host.pm_automatic = pm.automatic_pm_enabled
+            if pm.kdump_detection is not None:
+                host.kdump_detection = pm.kdump_detection
+            if pm.pm_proxies is not None:
+                host.pm_proxies = [proxy.type.value for proxy in pm.pm_proxies if proxy.type is not None]
+        if body.spm is not None and body.spm.priority is not None:
+            host.spm_priority = body.spm.priority
+        if body.name is not None and body.name != host.name:
+            if host.status not in ("maintenance", "down"):
+                raise conflict("Cannot edit Host. Host parameters cannot be modified while Host is operational.\n"
+                               "Please switch Host to Maintenance mode first.")
+            self.model.host_by_name.pop(host.name.lower(), None)
+            host.name = body.name
+            self.model.host_by_name[host.name.lower()] = host
+        return self._host_xml(host, request)
+
+    def fence_agents(self, method: str, host: Host, rest: list[str], request: Request) -> Response:
+        if not rest and method == "GET":
+            return ok(self.render.write_list("agents", (self.render.write_one(a, functools.partial(self.render.agent, a), "plain")
+                                                        for a in self.model.agents_of(host.id))))
+        if not rest and method == "POST":
+            body: t.Agent = request.read(t.Agent)
+            missing = [name for name in ("address", "type") if getattr(body, name) in (None, "")]
+            if missing:
+                raise incomplete("Agent", *missing)
+            existing = self.model.agents_of(host.id)
+            agent = FenceAgent(id=new_id(), host_id=host.id, type=body.type, address=body.address, port=body.port or 623,
+                               username=body.username or "", password=body.password or "",
+                               order=body.order if body.order is not None else (max((a.order for a in existing), default=0) + 1),
+                               options={o.name: o.value for o in (body.options or []) if o.name},
+                               encrypt_options=bool(body.encrypt_options), concurrent=bool(body.concurrent))
+            self.model.agents[agent.id] = agent
+            return ok(write(self.render.agent(agent)), 201)
+        if not rest:
+            raise not_found()
+        found = self.model.agents.get(rest[0])
+        if found is None or found.host_id != host.id or len(rest) > 1:
+            raise not_found()
+        agent = found
+        if method == "GET":
+            return ok(write(self.render.agent(agent)))
+        if method == "DELETE":
+            del self.model.agents[agent.id]
+            return Response(200, b"")
+        if method == "PUT":
+            body = request.read(t.Agent)
+            for name in ("type", "address", "port", "username", "password", "order", "encrypt_options", "concurrent"):
+                value = getattr(body, name)
+                if value is not None:
+                    setattr(agent, name, value)
+            if body.options is not None:
+                agent.options = {o.name: o.value for o in body.options if o.name}
+            return ok(write(self.render.agent(agent)))
+        raise not_found()

@@ -1,0 +1,78 @@
+"""Engine API: /clusters (with fencing policy), /datacenters and their storage domains, /storagedomains."""
+
+from __future__ import annotations
+
+import ovirtsdk4.types as t
+
+from tests.lab.api_base import RoutesBase
+from tests.lab.api_common import Request, Response, ok
+from tests.lab.api_xml import write
+from tests.lab.errors import invalid, not_found
+
+
+class InventoryRoutes(RoutesBase):
+    def r_clusters(self, method: str, rest: list[str], request: Request) -> Response:
+        with self.model.lock:
+            if not rest and method == "GET":
+                clusters = self._filter(list(self.model.clusters.values()), request,
+                                        lambda c, f: {"name": [c.name], "id": [c.id]}.get(f))
+                return ok(self.render.write_list("clusters", (write(self.render.follow(self.render.cluster(c), request.follow()))
+                                                              for c in clusters)))
+            cluster = self.model.clusters.get(rest[0]) if len(rest) == 1 else None
+            if cluster is None:
+                raise not_found()
+            if method == "GET":
+                return ok(write(self.render.follow(self.render.cluster(cluster), request.follow())))
+            if method == "PUT":
+                body: t.Cluster = request.read(t.Cluster)
+                policy = body.fencing_policy
+                if policy is not None:
+                    if policy.enabled is not None:
+                        cluster.fencing_enabled = policy.enabled
+                    broken = policy.skip_if_connectivity_broken
+                    if broken is not None:
+                        if broken.enabled is not None:
+                            cluster.skip_if_connectivity_broken = broken.enabled
+                        if broken.threshold is not None:
+                            if not 0 <= broken.threshold <= 100:
+                                raise invalid("Fencing policy threshold must be between 0 and 100")
+                            cluster.connectivity_threshold = broken.threshold
+                    if policy.skip_if_sd_active is not None and policy.skip_if_sd_active.enabled is not None:
+                        cluster.skip_if_sd_active = policy.skip_if_sd_active.enabled
+                if body.name:
+                    cluster.name = body.name
+                return ok(write(self.render.cluster(cluster)))
+        raise not_found()
+
+    def r_datacenters(self, method: str, rest: list[str], request: Request) -> Response:
+        if method != "GET":
+            raise not_found()
+        with self.model.lock:
+            if not rest:
+                return ok(self.render.write_list("data_centers", (write(self.render.data_center(d)) for d in self.model.data_centers.values())))
+            dc = self.model.data_centers.get(rest[0])
+            if dc is None:
+                raise not_found()
+            if len(rest) == 1:
+                return ok(write(self.render.data_center(dc)))
+            if rest[1] == "storagedomains":
+                if len(rest) == 2:
+                    parts = [write(self.render.storage_domain(s, in_dc=True)) for s in self.model.storage_domains.values()]
+                    return ok(self.render.write_list("storage_domains", parts))
+                domain = self.model.storage_domains.get(rest[2])
+                if domain is not None and len(rest) == 3:
+                    return ok(write(self.render.storage_domain(domain, in_dc=True)))
+        raise not_found()
+
+    def r_storagedomains(self, method: str, rest: list[str], request: Request) -> Response:
+        if method != "GET":
+            raise not_found()
+        with self.model.lock:
+            if not rest:
+                domains = self._filter(list(self.model.storage_domains.values()), request,
+                                       lambda s, f: {"name": [s.name], "id": [s.id], "status": [s.status], "type": [s.type]}.get(f))
+                return ok(self.render.write_list("storage_domains", (write(self.render.storage_domain(s)) for s in domains)))
+            domain = self.model.storage_domains.get(rest[0])
+            if domain is None or len(rest) > 1:
+                raise not_found()
+            return ok(write(self.render.storage_domain(domain)))
