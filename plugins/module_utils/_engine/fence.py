@@ -15,11 +15,6 @@ from .errors import EngineError, EngineNotFound, SafetyRefusal, engine_call
 from .objects import enum_value, search_quote
 from .wait import wait_until
 
-try:
-    from ovirtsdk4 import types
-except ImportError:
-    types = None
-
 ACTIONS = ("status", "start", "stop", "restart", "manual")
 EXPECTED_POWER = {"start": "on", "stop": "off", "restart": "on"}
 MANUAL_ALLOWED_STATUS = ("non_responsive", "connecting", "down", "error", "unassigned", "kdumping", "reboot")

@@ -188,7 +188,8 @@ def plan_host(spec: HostPmSpec, host: Any, agents: List[Any], tracker: Differenc
     desired = {k: getattr(spec, k) for k in HOST_FIELDS if getattr(spec, k) is not None}
     if "pm_proxies" in desired:
         desired["pm_proxies"] = desired["pm_proxies"] or None
-    if any([tracker.add(obj, k, now[k], v) for k, v in desired.items()]):
+    differs = [k for k, v in desired.items() if tracker.add(obj, k, now[k], v)]
+    if differs:
         merged = dict(now, **desired)
         plan.host_patch = types.Host(power_management=types.PowerManagement(
             enabled=merged["enabled"], kdump_detection=merged["kdump_detection"],

@@ -8,12 +8,11 @@ SSO failure gets a message naming the URL and the cause.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any, Dict, Optional
 
 from .errors import EngineAuthError, EngineError, EngineRequestTimeout, EngineUnreachable
@@ -40,48 +39,44 @@ def tls_context(ca_file: Optional[str], insecure: bool) -> ssl.SSLContext:
 def _post_form(url: str, form: Dict[str, str], *, ca_file: Optional[str], insecure: bool,
                timeout: float, what: str) -> Dict[str, Any]:
     data = urllib.parse.urlencode(form).encode("ascii")
-    request = urllib.request.Request(url, data=data, method="POST", headers={
-        "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
-    })
-    context = tls_context(ca_file, insecure) if url.startswith("https:") else None
+    parsed = urllib.parse.urlparse(url)
+    connection: http.client.HTTPConnection
+    if parsed.scheme == "https":
+        connection = http.client.HTTPSConnection(parsed.hostname or "", parsed.port, timeout=timeout or None,
+                                                 context=tls_context(ca_file, insecure))
+    else:
+        connection = http.client.HTTPConnection(parsed.hostname or "", parsed.port, timeout=timeout or None)
     try:
-        with urllib.request.urlopen(request, timeout=timeout or None, context=context) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-        code: Optional[int] = exc.code
-        try:
-            payload = json.loads(body.decode("utf-8"))
-        except ValueError:
-            payload = {}
-        reason = payload.get("error_code") or payload.get("error") or exc.reason
-        detail = payload.get("error_description") or payload.get("error")
-        cls = EngineAuthError if code in (400, 401, 403) else EngineError
-        raise cls("%s failed at %s" % (what, url), code=code, reason=str(reason), detail=detail) from exc
+        connection.request("POST", parsed.path, body=data, headers={
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        })
+        response = connection.getresponse()
+        status, body = response.status, response.read()
+    except ssl.SSLCertVerificationError as exc:
+        raise EngineUnreachable(
+            "%s failed: the engine certificate at %s could not be verified (%s)" % (what, url, exc.verify_message),
+            expected="auth.ca_file naming the engine CA (or auth.insecure: true, not recommended)") from exc
     except (socket.timeout, TimeoutError) as exc:
         raise EngineRequestTimeout("%s timed out after %ss at %s" % (what, timeout, url)) from exc
-    except urllib.error.URLError as exc:
-        cause = exc.reason
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            raise EngineUnreachable(
-                "%s failed: the engine certificate at %s could not be verified (%s)" % (what, url, cause.verify_message),
-                expected="auth.ca_file naming the engine CA (or auth.insecure: true, not recommended)") from exc
-        if isinstance(cause, (socket.timeout, TimeoutError)):
-            raise EngineRequestTimeout("%s timed out after %ss at %s" % (what, timeout, url)) from exc
-        raise EngineUnreachable("%s failed: cannot reach the engine at %s (%s)" % (what, url, cause)) from exc
-    except (ConnectionError, OSError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise EngineUnreachable("%s failed: cannot reach the engine at %s (%s)" % (what, url, exc)) from exc
+    finally:
+        connection.close()
     try:
         payload = json.loads(body.decode("utf-8")) if body else {}
     except ValueError as exc:
+        if status >= 400:
+            raise EngineError("%s failed at %s" % (what, url), code=status) from exc
         raise EngineError("%s failed: %s did not answer JSON (is the URL the engine API?)" % (what, url)) from exc
     if isinstance(payload, list):
         payload = payload[0] if payload else {}
-    if "error" in payload:
-        raise EngineAuthError("%s failed at %s" % (what, url),
-                              reason=str(payload.get("error_code") or payload.get("error")),
-                              detail=payload.get("error_description") or payload.get("error"))
+    if status >= 400 or "error" in payload:
+        reason = payload.get("error_code") or payload.get("error")
+        detail = payload.get("error_description") or payload.get("error")
+        cls = EngineAuthError if status in (200, 400, 401, 403) else EngineError
+        raise cls("%s failed at %s" % (what, url), code=status if status >= 400 else None,
+                  reason=None if reason is None else str(reason), detail=detail)
     return payload
 
 

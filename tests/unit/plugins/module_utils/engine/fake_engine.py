@@ -15,7 +15,7 @@ from ovirtsdk4 import types
 def _match(obj: Any, search: Optional[str], clusters: Dict[str, Any]) -> bool:
     if not search:
         return True
-    key, _, value = search.partition("=")
+    key, _sep, value = search.partition("=")
     value = value.strip('"')
     if key == "name":
         return obj.name == value
@@ -93,8 +93,8 @@ class FakeEngine:
     # -- the SDK surface -------------------------------------------------------
     def record(self, method: str, path: str) -> None:
         self.requests.append((method, path))
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
+        error, self.fail_next = self.fail_next, None
+        if error is not None:
             raise error
 
     @property
@@ -138,7 +138,7 @@ class Collection:
         self.e, self.path, self.table = engine, path, table
 
     def list(self, search: Optional[str] = None, follow: Optional[str] = None, all_content: Optional[bool] = None,
-             **_: Any) -> List[Any]:
+             **_kwargs: Any) -> List[Any]:
         self.e.record("GET", self.path)
         result = []
         for obj in self.table.values():
@@ -169,11 +169,11 @@ class Item:
             raise sdk.NotFoundError("HTTP response code is 404.", code=404)
         return self.table[self.id]
 
-    def get(self, **_: Any) -> Any:
+    def get(self, **_kwargs: Any) -> Any:
         self.e.record("GET", self.path)
         return copy.deepcopy(self.obj)
 
-    def update(self, patch: Any, **_: Any) -> Any:
+    def update(self, patch: Any, **_kwargs: Any) -> Any:
         self.e.record("PUT", self.path)
         obj = self.obj
         if isinstance(patch, types.Vm):
@@ -198,7 +198,7 @@ class Item:
     def fence_agents_service(self) -> "Agents":
         return Agents(self.e, self.path + "/fenceagents", self.id)
 
-    def fence(self, fence_type: str, **_: Any) -> Any:
+    def fence(self, fence_type: str, **_kwargs: Any) -> Any:
         self.e.record("POST", "%s/fence:%s" % (self.path, fence_type))
         obj = self.obj
         if fence_type == "status":
@@ -215,20 +215,20 @@ class Item:
             obj.status = types.HostStatus.DOWN
         return None
 
-    def deactivate(self, **_: Any) -> None:
+    def deactivate(self, **_kwargs: Any) -> None:
         self.e.record("POST", self.path + "/deactivate")
         self.obj.status = types.HostStatus.MAINTENANCE
         if self.obj.hosted_engine is not None:
             self.obj.hosted_engine.local_maintenance = True
 
-    def activate(self, **_: Any) -> None:
+    def activate(self, **_kwargs: Any) -> None:
         self.e.record("POST", self.path + "/activate")
         self.obj.status = types.HostStatus.UP
         if self.obj.hosted_engine is not None:
             self.obj.hosted_engine.local_maintenance = False
 
     def install(self, deploy_hosted_engine: Optional[bool] = None, undeploy_hosted_engine: Optional[bool] = None,
-                activate: Optional[bool] = None, **_: Any) -> None:
+                activate: Optional[bool] = None, **_kwargs: Any) -> None:
         self.e.record("POST", self.path + "/install")
         obj = self.obj
         if deploy_hosted_engine:
@@ -239,7 +239,7 @@ class Item:
         obj.status = types.HostStatus.UP if activate else types.HostStatus.MAINTENANCE
 
     # vms
-    def maintenance(self, maintenance_enabled: bool, **_: Any) -> None:
+    def maintenance(self, maintenance_enabled: bool, **_kwargs: Any) -> None:
         self.e.record("POST", self.path + "/maintenance")
         for host in self.e.hosts.values():
             if host.hosted_engine is not None:
@@ -250,11 +250,11 @@ class Agents:
     def __init__(self, engine: FakeEngine, path: str, host_id: str) -> None:
         self.e, self.path, self.host_id = engine, path, host_id
 
-    def list(self, **_: Any) -> List[Any]:
+    def list(self, **_kwargs: Any) -> List[Any]:
         self.e.record("GET", self.path)
         return copy.deepcopy(self.e.agents[self.host_id])
 
-    def add(self, agent: Any, **_: Any) -> Any:
+    def add(self, agent: Any, **_kwargs: Any) -> Any:
         self.e.record("POST", self.path)
         agent = copy.deepcopy(agent)
         agent.id = self.e.new_id()
@@ -266,7 +266,7 @@ class Agents:
         engine, path, host_id = self.e, "%s/%s" % (self.path, agent_id), self.host_id
 
         class AgentItem:
-            def update(self, patch: Any, **_: Any) -> Any:
+            def update(self, patch: Any, **_kwargs: Any) -> Any:
                 engine.record("PUT", path)
                 agent = next(a for a in engine.agents[host_id] if a.id == agent_id)
                 for attr in ("username", "port", "options", "encrypt_options", "concurrent"):
@@ -274,7 +274,7 @@ class Agents:
                         setattr(agent, attr, getattr(patch, attr))
                 return agent
 
-            def remove(self, **_: Any) -> None:
+            def remove(self, **_kwargs: Any) -> None:
                 engine.record("DELETE", path)
                 engine.agents[host_id] = [a for a in engine.agents[host_id] if a.id != agent_id]
         return AgentItem()
@@ -334,6 +334,7 @@ def run_module(main: Any, args: Dict[str, Any], engine: FakeEngine, capsys: Any,
     args["_ansible_check_mode"] = check_mode
     args["_ansible_diff"] = diff
     target = "ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module.EngineSession"
+    rc = None
     with patch_module_args(args), mock.patch(target, lambda options: FakeSession(engine)):
         try:
             main()

@@ -25,7 +25,7 @@ def test_sdk_errors_become_typed(exc, cls):
     with pytest.raises(errors.EngineError) as info:
         with errors.engine_call("updating VM vm1", obj="VM 'vm1'", expected="HA enabled"):
             raise exc
-    assert type(info.value) is cls
+    assert info.value.__class__ is cls
 
 
 def test_fault_message_names_everything():
