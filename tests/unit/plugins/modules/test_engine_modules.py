@@ -338,3 +338,37 @@ def test_he_local_maintenance_follows_host_maintenance(engine, capsys):
                         engine, capsys)
     assert result["changed"] and host02.status == types.HostStatus.UP
     assert host02.hosted_engine.local_maintenance is False
+
+
+# -- the wrapper: auth from the environment, warnings, one session -------------------
+
+def test_auth_from_environment_and_insecure_warning(engine, capsys, monkeypatch):
+    from unittest import mock
+
+    from ansible.module_utils.testing import patch_module_args
+
+    from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.engine.fake_engine import FakeSession
+
+    monkeypatch.setenv("OVIRT_URL", "https://env.example/ovirt-engine/api")
+    monkeypatch.setenv("OVIRT_TOKEN", "env-token")
+    seen = []
+
+    def session(options):
+        seen.append(options)
+        return FakeSession(engine)
+
+    target = "ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module.EngineSession"
+    with patch_module_args({"cluster": "Default", "auth": {"insecure": True}}), mock.patch(target, session):
+        with pytest.raises(SystemExit):
+            cluster_info.main()
+    out = capsys.readouterr().out
+    assert len(seen) == 1
+    assert seen[0].url == "https://env.example/ovirt-engine/api" and seen[0].token == "env-token"
+    assert "TLS certificate is not verified" in out
+    assert "env-token" not in out
+
+
+def test_missing_url_names_the_field(engine, capsys, monkeypatch):
+    monkeypatch.delenv("OVIRT_URL", raising=False)
+    result = run_module(cluster_info.main, {"cluster": "Default", "auth": {"token": "tok-xyz"}}, engine, capsys)
+    assert result["failed"] and "auth.url" in result["msg"]
