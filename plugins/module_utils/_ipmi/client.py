@@ -85,13 +85,13 @@ class _PyghmiSession:
     turning its event loop every 20 ms keeps each exchange in milliseconds.
     """
 
-    def __init__(self, session: Any, session_class: Any, deadline: float) -> None:
+    def __init__(self, session: Any, session_class: Any, exchange_timeout: float) -> None:
         self._session = session
         self._class = session_class
-        self._deadline = deadline
+        self._exchange_timeout = exchange_timeout  # bound of each login or command, not of the whole session
 
-    def _loop_until(self, done: Callable[[], bool], seconds: float) -> bool:
-        end = min(time.monotonic() + seconds, self._deadline) if seconds > 0 else self._deadline
+    def _loop_until(self, done: Callable[[], bool]) -> bool:
+        end = time.monotonic() + self._exchange_timeout
         while not done():
             if time.monotonic() >= end:
                 return False
@@ -103,7 +103,7 @@ class _PyghmiSession:
         session = self._session
         session.raw_command(netfn=netfn, command=command, data=data, callback=replies.append)
         try:
-            if not self._loop_until(lambda: bool(replies), 0):
+            if not self._loop_until(lambda: bool(replies)):
                 return {"error": "timeout", "code": 0xFFFF}
         finally:
             # with a callback pyghmi leaves the command bookkeeping to the caller
@@ -159,13 +159,12 @@ def pyghmi_session_factory(target: BmcTarget, progress: Optional[LoginProgress] 
             tracker.heard = True
             return super()._handle_ipmi_packet(data, sockaddr=sockaddr, qent=qent)
 
-    deadline = time.monotonic() + target.timeout
     outcome: List[Dict[str, Any]] = []
     session = _PinnedSuiteSession(
         bmc=target.address, userid=target.username.encode("utf-8"), password=target.password.encode("utf-8"),
         port=target.port, privlevel=PRIVILEGE_LEVELS[target.privilege], keepalive=False, onlogon=outcome.append)
-    driver = _PyghmiSession(session, _PinnedSuiteSession, deadline)
-    if not driver._loop_until(lambda: bool(outcome) or bool(session.broken), 0):
+    driver = _PyghmiSession(session, _PinnedSuiteSession, target.timeout)
+    if not driver._loop_until(lambda: bool(outcome) or bool(session.broken)):
         session.logout()
         raise pyghmi_exceptions.IpmiException("None")
     if session.broken or "error" in outcome[0]:

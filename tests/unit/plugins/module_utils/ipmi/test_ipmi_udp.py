@@ -155,6 +155,17 @@ def test_fence_on_stuck_power_fails_after_power_timeout(fleet):
     assert fleet.witness(3) == "on"
 
 
+def test_operations_may_outlast_the_login_timeout(fleet):
+    """``timeout`` bounds each exchange, not the session: a 3 s power_timeout with a 1 s timeout still polls."""
+    fleet.control(op="fault", name="bmc004", kind="stuck_power", value=True)
+    (record,) = bmc_fence(fleet.targets([3], timeout=1), FenceRequest(action="off", power_wait=0.2, power_timeout=3))
+    assert record["error"]["kind"] == "timed_out" and "did not confirm power off" in record["msg"]
+    assert record["elapsed"] >= 3
+    fleet.control(op="clear")
+    (off,) = bmc_power(fleet.targets([3], timeout=1), PowerRequest(state="off"))
+    assert off["power"] == "off" and not off["failed"]
+
+
 def test_fence_reboot_many_in_parallel(fleet):
     results = bmc_fence(fleet.targets(range(COUNT)), FenceRequest(action="reboot", power_wait=0.2), parallel=8)
     assert all(r["result"] == "success" and r["fenced"] for r in results), results
