@@ -233,6 +233,8 @@ def run_broker() -> int:
     server.bind(sock_path)
     server.listen(4)
     signal.signal(signal.SIGTERM, _raise_stop)
+    log("broker", "listening on %s" % sock_path)
+    sd_notify("READY=1")
     try:
         while True:
             connection, _ = server.accept()
@@ -263,6 +265,18 @@ def _broker_answer(volume: str, words: List[str]) -> bytes:
         return b"error unknown request\n"
     except (OSError, ValueError) as exc:
         return ("error %s\n" % exc).encode("ascii", "replace")
+
+
+def sd_notify(state: str) -> None:
+    """Tell systemd (Type=notify) that the broker listens, so the agent unit starts after that."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.connect(address)
+        notify.sendall(state.encode("ascii"))
 
 
 def broker_call(request: str, timeout: float = 5.0) -> str:
