@@ -84,9 +84,9 @@ options:
     choices: [user, operator, administrator]
   timeout:
     description:
-      - Seconds allowed for logging in to one BMC and reading its state. A BMC that has not answered by
-        then is reported unreachable; the other BMCs of the task are not held up.
-      - The hard deadline of each BMC is this value plus the waits the operation itself allows. A BMC
+      - Seconds allowed for each exchange with a BMC, the login and every command. A BMC that has not
+        completed the login by then is reported unreachable; the other BMCs of the task are not held up.
+      - The hard deadline of each BMC is twice this value plus the waits the operation itself allows. A BMC
         that passes its deadline is abandoned (its worker process is killed) and reported.
     type: float
     default: 15

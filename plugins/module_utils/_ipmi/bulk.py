@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Info, power and fence over many BMCs in one call (private, may change).
 
-Each BMC runs in its own worker (see ``pool``) with a hard deadline: the
-login timeout of the target plus the time the operation may legitimately
-take (waits, power timeouts, retries, delay).  Every BMC gets a result,
+Each BMC runs in its own worker (see ``pool``) with a hard deadline: twice
+the exchange timeout of the target (login, then the commands outside any
+wait) plus the time the operation may legitimately take (waits, power
+timeouts, retries, delay).  Every BMC gets a result,
 whatever happens to the others.
 """
 from __future__ import annotations
@@ -87,7 +88,7 @@ def bmc_info(targets: Sequence[BmcTarget], parallel: int = DEFAULT_PARALLEL) -> 
         result.update(reachable=False, authenticated=False, power=None, chassis=None, elapsed=budget)
         return _fail(result, _deadline_error(target, progress, budget))
 
-    return run_jobs(targets, _info_work, lambda target: target.timeout + _LOGOUT_ALLOWANCE, on_deadline, parallel)
+    return run_jobs(targets, _info_work, lambda target: 2 * target.timeout + _LOGOUT_ALLOWANCE, on_deadline, parallel)
 
 
 # -- power -------------------------------------------------------------------
@@ -104,7 +105,7 @@ def _power_work(job: Tuple[BmcTarget, PowerRequest], report: Report) -> Dict[str
 def _power_budget(job: Tuple[BmcTarget, PowerRequest]) -> float:
     target, request = job
     waits = request.wait_timeout if request.wait and request.state != "status" and not request.check_mode else 0.0
-    return target.timeout + waits + _LOGOUT_ALLOWANCE
+    return 2 * target.timeout + waits + _LOGOUT_ALLOWANCE
 
 
 def bmc_power(targets: Sequence[BmcTarget], request: PowerRequest,
@@ -151,7 +152,7 @@ def _fence_result(target: BmcTarget, record: Dict[str, Any]) -> Dict[str, Any]:
 
 def _fence_budget(job: Tuple[BmcTarget, FenceRequest]) -> float:
     target, request = job
-    return target.timeout + (0.0 if request.check_mode else request.budget()) + _LOGOUT_ALLOWANCE
+    return 2 * target.timeout + (0.0 if request.check_mode else request.budget()) + _LOGOUT_ALLOWANCE
 
 
 def bmc_fence(targets: Sequence[BmcTarget], request: FenceRequest,
