@@ -30,6 +30,12 @@ def conn(ha_lab: LabHandle) -> Iterator[ovirtsdk4.Connection]:
     ha_lab.step(240)
 
 
+def _past_startup(lab: LabHandle, margin: float = 200.0) -> None:
+    """Move past the engine's 300 s start-up window (no fencing) and the 180 s quiet time of earlier tests."""
+    now = lab.state()["clock"]["now"]
+    lab.step(max(margin, 300.0 + margin - now))
+
+
 def _host(conn: ovirtsdk4.Connection, name: str) -> ovirtsdk4.services.HostService:
     hosts = conn.system_service().hosts_service()
     return hosts.host_service(hosts.list(search=f"name={name}")[0].id)
@@ -45,7 +51,7 @@ def test_no_fencing_during_engine_startup(ha_lab: LabHandle, conn: ovirtsdk4.Con
 
 
 def test_fence_restart_powers_the_bmc_off_and_on(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
-    ha_lab.step(300)
+    _past_startup(ha_lab)
     bmc = ha_lab.host("host02")["bmc"]
     assert "Chassis Power is on" in ipmitool_power(bmc)
     since = last_event_index(conn)
@@ -66,7 +72,7 @@ def test_fence_restart_powers_the_bmc_off_and_on(ha_lab: LabHandle, conn: ovirts
 
 
 def test_stuck_power_fails_the_restart(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
-    ha_lab.step(200)
+    _past_startup(ha_lab)
     ha_lab.fault("bmc_stuck_power", "host03")
     with pytest.raises(ovirtsdk4.Error, match="Cannot restart Host. Fence operation failed") as failure:
         _host(conn, "host03").fence(fence_type="restart")
@@ -82,7 +88,7 @@ def test_wrong_password_gives_unknown_status(ha_lab: LabHandle, conn: ovirtsdk4.
 
 
 def test_power_loss_is_fenced_and_ha_vms_restart(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
-    ha_lab.step(200)
+    _past_startup(ha_lab)
     since = last_event_index(conn)
     service = _host(conn, "host01")
     ha_vms = [v for v in conn.system_service().vms_service().list(search="host=host01") if v.high_availability.enabled]
@@ -105,12 +111,19 @@ def test_power_loss_is_fenced_and_ha_vms_restart(ha_lab: LabHandle, conn: ovirts
     for vm in ha_vms:
         current = vms.vm_service(vm.id).get(follow="host")
         assert current.status == t.VmStatus.UP and current.host.name != "host01"
+    # restarted highest priority first
+    priority = {vm.name: vm.high_availability.priority for vm in ha_vms}
+    started = [e.vm.id for e in reversed(conn.system_service().events_service().list(from_=since)) if e.code == 32]
+    names = {vm.id: vm.name for vm in ha_vms}
+    order = [priority[names[vm_id]] for vm_id in started if vm_id in names]
+    assert len(order) == len(ha_vms) and order == sorted(order, reverse=True), order
     ha_lab.step(61)
     assert service.get().status == t.HostStatus.UP
     assert conn.system_service().hosts_service().list(search="name=host01")[0].spm.status == t.SpmStatus.NONE
 
 
 def test_fencing_disabled_by_cluster_policy(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    _past_startup(ha_lab, margin=10.0)
     clusters = conn.system_service().clusters_service()
     cluster = clusters.cluster_service(clusters.list()[0].id)
     cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=False)))
@@ -126,6 +139,7 @@ def test_fencing_disabled_by_cluster_policy(ha_lab: LabHandle, conn: ovirtsdk4.C
 
 
 def test_skip_if_storage_lease_alive(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    _past_startup(ha_lab, margin=10.0)
     clusters = conn.system_service().clusters_service()
     cluster = clusters.cluster_service(clusters.list()[0].id)
     cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True, skip_if_sd_active=t.SkipIfSdActive(enabled=True))))
@@ -141,6 +155,7 @@ def test_skip_if_storage_lease_alive(ha_lab: LabHandle, conn: ovirtsdk4.Connecti
 
 
 def test_skip_if_connectivity_broken(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    _past_startup(ha_lab, margin=10.0)
     clusters = conn.system_service().clusters_service()
     cluster = clusters.cluster_service(clusters.list()[0].id)
     cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(
@@ -265,7 +280,7 @@ def test_deactivate_non_responsive_host_with_vms_is_refused(ha_lab: LabHandle, c
 
 
 def test_unreachable_bmc_fails_the_power_fence(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
-    ha_lab.step(200)
+    _past_startup(ha_lab)
     since = last_event_index(conn)
     ha_lab.fault("bmc_unreachable", "host04")
     started = time.monotonic()
@@ -278,6 +293,7 @@ def test_unreachable_bmc_fails_the_power_fence(ha_lab: LabHandle, conn: ovirtsdk
 
 
 def test_host_without_power_management_is_not_fenced(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    _past_startup(ha_lab, margin=10.0)
     service = _host(conn, "host04")
     service.update(t.Host(power_management=t.PowerManagement(enabled=False)))
     try:
