@@ -99,6 +99,7 @@ class Host(Cached):
     booted_at: float = -3600.0
     boot_seconds: float = 60.0
     power_log: list[tuple[float, str]] = field(default_factory=list)
+    status_log: list[str] = field(default_factory=list)
     # engine bookkeeping
     fail_since: Optional[float] = None
     failed_checks: int = 0
@@ -118,6 +119,12 @@ class Host(Cached):
     he_agent_ts: int = 0
     he_state: str = ""
     he_last_write: float = -1.0e9
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "status" and getattr(self, "status", None) != value and "status_log" in self.__dict__:
+            self.status_log.append(value)
+            del self.status_log[:-50]
+        super().__setattr__(name, value)
 
     def responsive(self, now: float) -> bool:
         """Can the engine reach vdsm on this host (power, network, management bridge, booted)?"""

@@ -66,6 +66,8 @@ def test_fence_restart_powers_the_bmc_off_and_on(ha_lab: LabHandle, conn: ovirts
     # the host boots (60 s) and the engine sees it up again
     ha_lab.step(61)
     assert service.get().status == t.HostStatus.UP
+    # the engine's own sequence for a restart: reboot (stopped, VMs cleared), non_responsive (started), up (booted)
+    assert ha_lab.host_state("host02")["status_log"][-3:] == ["reboot", "non_responsive", "up"]
     with pytest.raises(ovirtsdk4.Error, match=r"Another Power Management operation is still running, please retry in \d+ Sec") as failure:
         service.fence(fence_type="restart")
     assert failure.value.code == 409
@@ -119,6 +121,7 @@ def test_power_loss_is_fenced_and_ha_vms_restart(ha_lab: LabHandle, conn: ovirts
     assert len(order) == len(ha_vms) and order == sorted(order, reverse=True), order
     ha_lab.step(61)
     assert service.get().status == t.HostStatus.UP
+    assert ha_lab.host_state("host01")["status_log"][-5:] == ["connecting", "non_responsive", "reboot", "non_responsive", "up"]
     assert conn.system_service().hosts_service().list(search="name=host01")[0].spm.status == t.SpmStatus.NONE
 
 
