@@ -9,6 +9,7 @@ into one ``fail_json``.
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, Dict, Iterator, Optional
 
 try:
@@ -150,15 +151,37 @@ def from_sdk(exc: BaseException, *, action: str, obj: Optional[str] = None,
         elif isinstance(exc, _sdk.NotFoundError):
             cls = EngineNotFound
     if cls is EngineError:
+        curl = _curl_error(str(exc)) if code is None else None
         if code == 409:
             cls = EngineConflict
         elif code == 400:
             cls = EngineBadRequest
-        elif code is None and ("SSL" in str(exc) or "certificate" in str(exc)):
+        elif curl is not None and curl[0] in CURL_TIMEOUT:
+            cls = EngineRequestTimeout
+            message = "%s failed: no answer within auth.timeout (%s)" % (action, curl[1])
+        elif curl is not None and curl[0] in CURL_UNREACHABLE:
+            cls = EngineUnreachable
+            message = "%s failed: cannot reach the engine (%s)" % (action, curl[1])
+        elif (curl is not None and curl[0] in CURL_TLS) or (code is None and ("SSL" in str(exc)
+                                                                               or "certificate" in str(exc))):
             cls = EngineUnreachable
             message = "%s failed: TLS verification of the engine failed (%s); set auth.ca_file to the engine CA" % (
-                action, exc)
+                action, curl[1] if curl else exc)
     return cls(message, **kwargs)
+
+
+# libcurl error codes the SDK passes through as plain errors.
+CURL_TIMEOUT = (28,)
+CURL_UNREACHABLE = (5, 6, 7, 52, 55, 56)
+CURL_TLS = (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91)
+
+
+def _curl_error(text: str) -> Optional[tuple]:
+    """(code, message) from an SDK error text such as ``[(<Curl>, 28, 'Operation timed out ...')]``."""
+    match = re.search(r"[(,]\s*(\d+),\s*['\"]([^'\"]*)['\"]\)", text)
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,10 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.wait import 
      errors.EngineBadRequest),
     (sdk.Error("Error while sending HTTP request: (60, 'SSL certificate problem')"), errors.EngineUnreachable),
     (sdk.Error("x", code=500), errors.EngineError),
+    (sdk.Error("Failed to read response: [(<pycurl.Curl object at 0x1>, 28, 'Operation timed out after 1045 "
+               "milliseconds with 0 bytes received')]"), errors.EngineRequestTimeout),
+    (sdk.Error("Error while sending HTTP request: (7, 'Failed to connect to 127.0.0.1 port 9')"),
+     errors.EngineUnreachable),
 ])
 def test_sdk_errors_become_typed(exc, cls):
     with pytest.raises(errors.EngineError) as info:
@@ -117,3 +121,11 @@ def test_inlined_agents_tells_link_from_empty_list():
     assert inlined_agents(linked) is None
     assert [a.type for a in inlined_agents(inlined)] == ["ipmilan"]
     assert inlined_agents(empty) == []
+
+
+def test_curl_timeout_message_is_readable():
+    exc = sdk.Error("Failed to read response: [(<pycurl.Curl object at 0x1>, 28, 'Operation timed out after 1045 "
+                    "milliseconds with 0 bytes received')]")
+    error = errors.from_sdk(exc, action="listing clusters")
+    assert str(error) == ("listing clusters failed: no answer within auth.timeout "
+                          "(Operation timed out after 1045 milliseconds with 0 bytes received)")
