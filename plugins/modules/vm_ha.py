@@ -10,9 +10,9 @@ description:
   - Sets the high-availability flag, restart priority, storage lease, resume behaviour after a storage error and
     placement of many VMs. Settings given at the top level apply to every entry of O(vms) that does not set them;
     settings given nowhere are left as they are.
-  - Reads 1 VM list, plus 1 storage domain list when a lease is named and 1 host list when pinned hosts are named
-    or a highly available VM has no lease. Writes one update per VM that differs, so an unchanged run over any number
-    of VMs makes at most 2 requests beyond the login when the leases or the host check are not both needed.
+  - Reads 1 VM list, plus 1 storage domain list when a lease is named, plus 1 host list when pinned hosts are named
+    or a highly available VM has no lease. Writes one update per VM that differs. An unchanged run over any number
+    of VMs therefore makes 2 requests beyond the login (3 when it both names leases and leaves some HA VM without one).
   - Warns when a highly available VM has no lease and some host of its cluster has no power management, because the
     engine could not restart it elsewhere after that host failed.
 version_added: 1.0.0
