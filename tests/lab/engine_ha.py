@@ -37,6 +37,9 @@ class HaMonitor:
         self.jobs = []
         engine = self.engine
         engine.finish_transitions()
+        now = engine.now()
+        for host in self.model.hosts.values():
+            host.renew_lease(now)
         if engine.features.monitoring and self.model.engine_up:
             for host in list(self.model.hosts.values()):
                 if host.status in MONITORED:
@@ -143,7 +146,7 @@ class HaMonitor:
                                  f"{percent} percents of the Hosts in the Cluster have connectivity issues.", host)
                     host.fence_state = "skipped"
                     return
-            if cluster.skip_if_sd_active and host.storage_lease_alive(now):
+            if cluster.skip_if_sd_active and host.lease_renewed_within(now, engine.timing.lease_expiry):
                 engine.event(9014, "alert", f"Host {host.name} became non responsive and was not restarted due to the Cluster Fencing Policy.",
                              host)
                 host.fence_state = "skipped"

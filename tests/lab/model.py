@@ -108,7 +108,9 @@ class Host(Cached):
     last_power_op: Optional[float] = None
     transition_due: Optional[float] = None
     transition_to: str = ""
-    lease_renewed_at: float = 0.0
+    seen_boot: float = 0.0
+    # last renewal of the host's storage (sanlock) lease; underscore: changes every tick, not part of the API view
+    _lease_renewed: float = 0.0
     # hosted engine
     he_configured: bool = False
     he_host_id: int = 0
@@ -133,6 +135,14 @@ class Host(Cached):
     def storage_lease_alive(self, now: float) -> bool:
         """The host renews its storage lease while powered, booted and on the storage network."""
         return self.power_on and self.network_ok and now >= self.booted_at + self.boot_seconds
+
+    def renew_lease(self, now: float) -> None:
+        if self.storage_lease_alive(now):
+            object.__setattr__(self, "_lease_renewed", now)
+
+    def lease_renewed_within(self, now: float, seconds: float) -> bool:
+        """What the engine checks for skip_if_sd_active: a lease renewal in the last ``seconds``."""
+        return now - self._lease_renewed <= seconds
 
 
 @dataclass(eq=False)

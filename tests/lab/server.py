@@ -197,8 +197,8 @@ class LabServer:
     def check_reboots(self) -> None:
         """VMs on a host that lost power are gone: once the engine sees the host again they are down with error."""
         for host in self.model.hosts.values():
-            if host.status == "up" and host.fail_since is None and host.booted_at > host.lease_renewed_at:
-                host.lease_renewed_at = host.booted_at
+            if host.status == "up" and host.fail_since is None and host.booted_at > host.seen_boot:
+                host.seen_boot = host.booted_at
                 for vm in self.model.vms_on(host.id):
                     if vm.status != "down" and not vm.hosted_engine and vm.start_time < host.booted_at:
                         self.engine.vm_down(vm, error=True, reason="VM was lost when its host lost power")

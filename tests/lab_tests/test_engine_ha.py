@@ -310,3 +310,20 @@ def test_host_without_power_management_is_not_fenced(ha_lab: LabHandle, conn: ov
             service.fence(fence_type="restart")
     finally:
         service.update(t.Host(power_management=t.PowerManagement(enabled=True)))
+
+
+def test_skip_if_sd_active_counts_a_recent_lease_renewal(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
+    """A host that lost power renewed its lease less than 80 s before the fence decision: the engine skips fencing."""
+    _past_startup(ha_lab, margin=10.0)
+    clusters = conn.system_service().clusters_service()
+    cluster = clusters.cluster_service(clusters.list()[0].id)
+    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True, skip_if_sd_active=t.SkipIfSdActive(enabled=True))))
+    ha_lab.engine_ha(soft_fence=False)
+    try:
+        since = last_event_index(conn)
+        ha_lab.fault("host_power_loss", "host04")
+        ha_lab.step(150)
+        assert 9014 in codes(conn, since)
+        assert ha_lab.host_state("host04")["power_on"] is False
+    finally:
+        cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(skip_if_sd_active=t.SkipIfSdActive(enabled=False))))
