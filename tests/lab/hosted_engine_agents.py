@@ -107,6 +107,9 @@ class HostedEngineAgents:
         if vm.status != "down" and host is not None:
             if not host.power_on:
                 self.crash(vm, now, penalize=False)
+            elif vm.status == "up" and self.better_host(host, hosts, now) is not None:
+                # the agent on the engine's host gives way to a host whose score is 800 or more higher
+                self.crash(vm, now, penalize=False)
             elif not (host.network_ok and host.mgmt_bridge_ok):
                 self.unreachable_since = self.unreachable_since if self.unreachable_since is not None else now
                 self.model.engine_up = False
@@ -121,6 +124,15 @@ class HostedEngineAgents:
                     self.engine_started(host, now)
         if vm.status == "down":
             self.failover(vm, now, hosts)
+
+    def better_host(self, running: Host, hosts: list[Host], now: float) -> Optional[Host]:
+        if self.model.global_maintenance or not self.agent_alive(running, now) or now - running.he_last_write > 0:
+            return None
+        mine = self.score(running, now)
+        for other in hosts:
+            if other.id != running.id and self.agent_alive(other, now) and self.score(other, now) - mine >= TAKEOVER_MARGIN:
+                return other
+        return None
 
     def engine_started(self, host: Host, now: float) -> None:
         self.model.engine_up = True

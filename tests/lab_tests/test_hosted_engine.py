@@ -138,3 +138,18 @@ def test_engine_vm_crash_and_failover(tmp_path_factory: pytest.TempPathFactory) 
             hosts.host_service(hosts.list(search="name=host03")[0].id).fence(fence_type="restart")
         fresh.close()
         connection.close(logout=False)
+
+
+def test_engine_vm_moves_away_from_a_host_with_a_low_score(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with running_lab(str(tmp_path_factory.mktemp("takeover")), hosts=3, vms=3, hosted_engine=True, virtual_clock=True,
+                     no_bmcs=True) as lab:
+        lab.step(11)
+        lab.fault("mgmt_bridge_down", "host01")
+        lab.step(11)
+        slots = _slots(lab)
+        assert slots[1]["score"] == 3400 - 1600 - 600
+        assert lab.state()["engine"]["api_available"] is False
+        lab.step(50)
+        state = lab.state()
+        assert state["engine"]["api_available"] is True
+        assert state["hosted_engine_vm"]["host"] in ("host02", "host03")
