@@ -29,7 +29,9 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: In check mode no login or logout happens; O(state=present) returns no token.
+    details:
+      - Login and logout happen in check mode too, so that the other tasks of a play run with C(--check) can read
+        the engine. Neither changes the engine's configuration.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
@@ -69,7 +71,7 @@ EXAMPLES = r"""
 RETURN = r"""
 ansible_facts:
   description: Facts set by the module.
-  returned: success and O(state=present) and not check mode
+  returned: success and O(state=present)
   type: dict
   contains:
     ovirt_auth:
@@ -110,12 +112,9 @@ def main() -> None:
         if module.params["state"] == "absent":
             if not options.token:
                 raise InputError("auth.token", "the token to revoke (from the ovirt_auth fact)")
-            if not module.check_mode:
-                sso.revoke_token(options.url, options.token, ca_file=options.ca_file, insecure=options.insecure,
-                                 timeout=options.timeout)
+            sso.revoke_token(options.url, options.token, ca_file=options.ca_file, insecure=options.insecure,
+                             timeout=options.timeout)
             return {"changed": True}
-        if module.check_mode:
-            return {"changed": False}
         token = options.token or sso.obtain_token(
             options.url, options.username or "", options.password or "", ca_file=options.ca_file,
             insecure=options.insecure, timeout=options.timeout)
