@@ -67,10 +67,10 @@ def test_xml_cache_is_dropped_on_change() -> None:
 
 
 def test_files_are_private(tmp_path: pytest.TempPathFactory) -> None:
-    info = {"engine": {"url": "https://127.0.0.1:1/ovirt-engine/api", "http_url": "http://127.0.0.1:2/ovirt-engine/api", "ca_file": "/x",
-                       "username": "admin@internal", "password": "it's \"secret\""}, "admin_url": "http://127.0.0.1:3/lab",
-            "hosts": [{"name": "host01", "id": "i", "address": "a", "bmc": {"address": "127.0.0.1", "port": 5, "username": "u",
-                                                                          "password": "p'w"}}]}
+    engine = {"url": "https://127.0.0.1:1/ovirt-engine/api", "http_url": "http://127.0.0.1:2/ovirt-engine/api", "ca_file": "/x",
+              "username": "admin@internal", "password": "it's \"secret\""}
+    bmc = {"address": "127.0.0.1", "port": 5, "username": "u", "password": "p'w"}
+    info = {"engine": engine, "admin_url": "http://127.0.0.1:3/lab", "hosts": [{"name": "host01", "id": "i", "address": "a", "bmc": bmc}]}
     write_all(str(tmp_path), info)
     for name in ("lab.json", "lab.env", "inventory.yml"):
         assert stat.S_IMODE(os.stat(os.path.join(str(tmp_path), name)).st_mode) == 0o600
