@@ -11,7 +11,9 @@ import pytest
 from tests.lab.he_metadata import SLOT, HostSlot, decode_slot, encode_global, encode_slot
 from tests.lab.testing import LabHandle, running_lab
 
-REFERENCE = "/work/shared/reference/hosted-engine.metadata"
+# the repository's copy of /work/shared/reference/hosted-engine.metadata (real ovirt-hosted-engine-ha output)
+REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit", "fixtures", "reference",
+                         "hosted-engine.metadata")
 WALL = 1736157600.0  # Mon Jan  6 10:00:00 2025 UTC
 CONF_WALL = 1736154000.0
 
