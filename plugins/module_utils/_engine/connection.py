@@ -79,6 +79,7 @@ class EngineSession:
         self.options = options
         self._owned_token: Optional[str] = None
         self._connection: Any = None
+        self.logout_error: Optional[EngineError] = None
 
     def token(self) -> str:
         """The SSO token, logging in on first use."""
@@ -126,10 +127,9 @@ class EngineSession:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
+        # A failed logout must not turn a finished task into a failure, nor hide the
+        # first error: it is kept for the caller to report as a warning.
+        try:
             self.close()
-        else:
-            try:
-                self.close()
-            except EngineError:
-                pass  # the first error is the one to report
+        except EngineError as error:
+            self.logout_error = error

@@ -109,8 +109,13 @@ class EngineModule:
         options: Optional[AuthOptions] = None
         try:
             options = self.auth_options()
-            with EngineSession(options) as session:
-                result = body(session)
+            session = EngineSession(options)
+            try:
+                with session:
+                    result = body(session)
+            finally:
+                if session.logout_error is not None:
+                    self.warn("logging out of the engine failed: %s" % session.logout_error)
         except EngineAuthError as error:
             if options is not None and options.token:
                 error.message = ("the engine refused auth.token (expired or revoked; get a new one with "

@@ -306,6 +306,7 @@ class FakeSession:
     def __init__(self, engine: FakeEngine) -> None:
         self.engine = engine
         self.closed = False
+        self.logout_error = None
 
     @property
     def system(self) -> FakeSystem:

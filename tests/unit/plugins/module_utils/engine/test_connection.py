@@ -166,3 +166,16 @@ def test_tls_is_verified_by_default(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_logout_error_is_reported(monkeypatch, sso_server):
+    options = AuthOptions.from_params({"url": sso_server, "username": "admin@internal", "password": "good"})
+    session = EngineSession(options)
+
+    def refuse(*_args, **_kwargs):
+        raise errors.EngineUnreachable("SSO logout failed: gone")
+
+    with session:
+        session.token()
+        monkeypatch.setattr(sso, "revoke_token", refuse)
+    assert isinstance(session.logout_error, errors.EngineUnreachable)
