@@ -10,6 +10,8 @@ import pytest
 
 from tests.lab.testing import LabHandle
 
+pytestmark = pytest.mark.lab
+
 
 def test_root_and_health(lab: LabHandle, lab_connection: ovirtsdk4.Connection) -> None:
     api = lab_connection.system_service().get()

@@ -15,6 +15,8 @@ import pytest
 
 from tests.lab import cli
 
+pytestmark = pytest.mark.lab
+
 RUN = [sys.executable, "-m", "tests.lab"]
 
 

@@ -12,6 +12,8 @@ import pytest
 from tests.lab.testing import LabHandle, running_lab
 from tests.lab_tests.helpers import codes, ipmitool_power, last_event_index
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(scope="module")
 def ha_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:

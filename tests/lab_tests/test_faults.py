@@ -15,6 +15,8 @@ import pytest
 from tests.lab.cli import REPO, LabError
 from tests.lab.testing import LabHandle
 
+pytestmark = pytest.mark.lab
+
 
 def test_engine_api_500(lab: LabHandle, lab_connection: ovirtsdk4.Connection) -> None:
     lab_connection.system_service().get()

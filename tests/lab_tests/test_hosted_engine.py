@@ -11,6 +11,8 @@ import pytest
 from tests.lab.he_metadata import SLOT, HostSlot, decode_slot, encode_global, encode_slot
 from tests.lab.testing import LabHandle, running_lab
 
+pytestmark = pytest.mark.lab
+
 # the repository's copy of /work/shared/reference/hosted-engine.metadata (real ovirt-hosted-engine-ha output)
 REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit", "fixtures", "reference",
                          "hosted-engine.metadata")
