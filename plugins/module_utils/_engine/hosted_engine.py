@@ -32,8 +32,9 @@ def he_configured(host: Any) -> bool:
     return bool(getattr(host.hosted_engine, "configured", False))
 
 
-def wait_host(system: Any, host_id: str, name: str, want: str, timeout: float, extra: Optional[Callable] = None,
-              sleep: Optional[Callable[[float], None]] = None) -> Any:
+def wait_host(system: Any, host_id: str, name: str, want: Optional[str], timeout: float,
+              extra: Optional[Callable] = None, sleep: Optional[Callable[[float], None]] = None) -> Any:
+    """Poll the host until its status is ``want`` (any when None) and ``extra`` holds."""
     service = system.hosts_service().host_service(host_id)
 
     def fetch() -> Any:
@@ -42,8 +43,8 @@ def wait_host(system: Any, host_id: str, name: str, want: str, timeout: float, e
 
     kwargs: Dict[str, Any] = {} if sleep is None else {"sleep": sleep}
     return wait_until(
-        fetch, lambda h: enum_value(h.status) == want and (extra is None or extra(h)),
-        what="host %s to be %s" % (name, want),
+        fetch, lambda h: (want is None or enum_value(h.status) == want) and (extra is None or extra(h)),
+        what="host %s to be %s" % (name, want or "updated"),
         describe=lambda h: "status %s, hosted_engine %s" % (enum_value(h.status), h.hosted_engine and {
             "configured": h.hosted_engine.configured, "local_maintenance": h.hosted_engine.local_maintenance}),
         failed=lambda h: "host is %s" % enum_value(h.status) if enum_value(h.status) in FAILED_HOST_STATES else None,
@@ -118,7 +119,7 @@ def set_maintenance(system: Any, global_maintenance: Optional[bool], local: List
             with engine_call("setting global maintenance", obj="hosted-engine VM %r" % vm.name):
                 system.vms_service().vm_service(vm.id).maintenance(maintenance_enabled=global_maintenance)
             probe = he_hosts[0]
-            wait_host(system, probe.id, probe.name, enum_value(probe.status) or "up", timeout, sleep=sleep,
+            wait_host(system, probe.id, probe.name, None, timeout, sleep=sleep,
                       extra=lambda h: bool(getattr(h.hosted_engine, "global_maintenance", False))
                       == global_maintenance)
     for entry in local:

@@ -372,3 +372,13 @@ def test_missing_url_names_the_field(engine, capsys, monkeypatch):
     monkeypatch.delenv("OVIRT_URL", raising=False)
     result = run_module(cluster_info.main, {"cluster": "Default", "auth": {"token": "tok-xyz"}}, engine, capsys)
     assert result["failed"] and "auth.url" in result["msg"]
+
+
+def test_fence_wait_timeout_reports_last_power_state(engine, capsys):
+    host02 = engine.by_name(engine.hosts, "host02")
+    host02.status = types.HostStatus.MAINTENANCE
+    engine.stuck_power = True
+    result = run_module(host_fence.main, {"host": "host02", "action": "stop", "wait_timeout": 1}, engine, capsys)
+    assert result["failed"] and result["error_type"] == "WaitTimeout"
+    assert result["last_state"] == "power on"
+    assert "host02 to report power off after stop" in result["msg"]

@@ -38,6 +38,7 @@ class FakeEngine:
         self.agents: Dict[str, List[Any]] = {}
         self.power: Dict[str, str] = {}
         self.inline_agents = True
+        self.stuck_power = False  # BMC accepts power commands, power stays as it is
         self.fail_next: Optional[BaseException] = None
         self._next_id = 1000
 
@@ -204,6 +205,8 @@ class Item:
         if fence_type == "status":
             # like the SDK: the action's power_management member
             return types.PowerManagement(status=types.PowerManagementStatus(self.e.power[self.id]))
+        if fence_type != "manual" and self.e.stuck_power:
+            return None
         if fence_type == "stop":
             if obj.status != types.HostStatus.MAINTENANCE:
                 raise sdk.Error("Fault reason is \"Operation Failed\".", code=409,
