@@ -18,6 +18,7 @@ from tests.lab.model import FenceAgent
 IPMITOOL_TIMEOUT = 8.0
 VERIFY_POLLS = 12
 VERIFY_INTERVAL = 0.25
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class FenceResult:
@@ -43,6 +44,9 @@ class PowerAgentRunner:
                 return FenceResult(False, message=f"no way to run fence agent {agent.type}")
             return FenceResult(True, self.direct(agent.host_id, action))
         assert self.ipmitool is not None
+        if agent.address not in LOOPBACK:
+            # the lab's traffic stays on this machine: an agent pointing elsewhere simply fails
+            return FenceResult(False, message=f"the lab only reaches BMCs on 127.0.0.1, not {agent.address}")
         argv = [self.ipmitool, "-I", "lanplus", "-H", agent.address, "-p", str(agent.port), "-U", agent.username, "-E",
                 "-N", "1", "-R", "1", "chassis", "power", action]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "IPMI_PASSWORD": agent.password}
