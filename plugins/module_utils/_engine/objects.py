@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
-from .errors import EngineNotFound, engine_call
+from .errors import EngineBadRequest, EngineNotFound, engine_call
 
 
 def enum_value(value: Any) -> Optional[str]:
@@ -57,8 +57,16 @@ def list_hosts(system: Any, cluster: Optional[str] = None, *, all_content: bool 
                follow: Optional[str] = None) -> List[Any]:
     """Hosts, of one cluster or all (one request)."""
     search = "cluster=%s" % search_quote(cluster) if cluster else None
-    with engine_call("listing hosts", obj="cluster %r" % cluster if cluster else "hosts"):
-        return list(system.hosts_service().list(search=search, all_content=all_content or None, follow=follow))
+    what = "cluster %r" % cluster if cluster else "hosts"
+    try:
+        with engine_call("listing hosts", obj=what):
+            return list(system.hosts_service().list(search=search, all_content=all_content or None, follow=follow))
+    except EngineBadRequest:
+        if not follow:
+            raise
+    # An engine that cannot follow the link: the caller reads the linked objects itself.
+    with engine_call("listing hosts", obj=what):
+        return list(system.hosts_service().list(search=search, all_content=all_content or None))
 
 
 def list_vms(system: Any, cluster: Optional[str] = None, *, all_content: bool = False) -> List[Any]:

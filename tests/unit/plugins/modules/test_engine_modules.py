@@ -382,3 +382,17 @@ def test_fence_wait_timeout_reports_last_power_state(engine, capsys):
     assert result["failed"] and result["error_type"] == "WaitTimeout"
     assert result["last_state"] == "power on"
     assert "host02 to report power off after stop" in result["msg"]
+
+
+def test_engine_without_follow_support(engine, capsys):
+    import ovirtsdk4 as sdk
+
+    error = sdk.Error("bad follow", code=400, fault=types.Fault(reason="Invalid value", detail="follow"))
+    engine.fail_once[("GET", "hosts")] = error
+    result = run_module(cluster_info.main, {"cluster": "Default"}, engine, capsys)
+    assert result["hosts"][0]["power_management"]["fence_agents"] is None  # not inlined, not fetched per host
+    assert result["summary"]["hosts"] == 2
+    engine.fail_once[("GET", "hosts")] = error
+    args = {"hosts": [{"name": "host02", "enabled": True, "agents": [AGENT]}]}
+    result = run_module(host_power_management.main, args, engine, capsys)
+    assert result["changed"] and result["hosts"][0]["agents_added"] == 1

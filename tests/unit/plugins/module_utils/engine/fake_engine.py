@@ -40,6 +40,7 @@ class FakeEngine:
         self.inline_agents = True
         self.stuck_power = False  # BMC accepts power commands, power stays as it is
         self.fail_next: Optional[BaseException] = None
+        self.fail_once: Dict[tuple, BaseException] = {}  # (method, path) -> error raised once
         self._next_id = 1000
 
     # -- building the model -------------------------------------------------
@@ -95,6 +96,7 @@ class FakeEngine:
     def record(self, method: str, path: str) -> None:
         self.requests.append((method, path))
         error, self.fail_next = self.fail_next, None
+        error = error or self.fail_once.pop((method, path), None)
         if error is not None:
             raise error
 
