@@ -14,6 +14,10 @@ from tests.lab.errors import ApiError, conflict, incomplete, not_found
 from tests.lab.model import FenceAgent, Host, new_id
 
 
+EMPTY_SUBCOLLECTIONS = {"nics": "host_nics", "networkattachments": "network_attachments", "statistics": "statistics",
+                        "storage": "host_storages", "permissions": "permissions", "tags": "tags"}
+
+
 class HostRoutes(RoutesBase):
     def _host(self, host_id: str) -> Host:
         host = self.model.hosts.get(host_id)
@@ -58,6 +62,9 @@ class HostRoutes(RoutesBase):
                 return ok(self.update_host(host, request))
             if rest[1] == "fenceagents":
                 return self.fence_agents(method, host, rest[2:], request)
+            if rest[1] in EMPTY_SUBCOLLECTIONS and len(rest) == 2 and method == "GET":
+                # linked from every host; the lab models none of their content
+                return ok(self.render.write_list(EMPTY_SUBCOLLECTIONS[rest[1]], []))
         raise not_found()
 
     def update_host(self, host: Host, request: Request) -> bytes:

@@ -292,3 +292,12 @@ def test_expired_token_is_renewed_once(lab: LabHandle) -> None:
     stats = lab.stats()
     assert stats["by_status"]["401"] == 1 and stats["sso_logins"] == 1
     connection.close()
+
+
+def test_host_links_can_be_followed(lab_connection: ovirtsdk4.Connection) -> None:
+    hosts = lab_connection.system_service().hosts_service()
+    host = hosts.list(search="name=host01")[0]
+    assert len(lab_connection.follow_link(host.nics)) == 0
+    assert len(lab_connection.follow_link(host.statistics)) == 0
+    service = hosts.host_service(host.id)
+    assert service.nics_service().list() == [] and service.fence_agents_service().list()
