@@ -162,8 +162,7 @@ def from_sdk(exc: BaseException, *, action: str, obj: Optional[str] = None,
         elif curl is not None and curl[0] in CURL_UNREACHABLE:
             cls = EngineUnreachable
             message = "%s failed: cannot reach the engine (%s)" % (action, curl[1])
-        elif (curl is not None and curl[0] in CURL_TLS) or (code is None and ("SSL" in str(exc)
-                                                                               or "certificate" in str(exc))):
+        elif (curl is not None and curl[0] in CURL_TLS) or (code is None and _mentions_tls(str(exc))):
             cls = EngineUnreachable
             message = "%s failed: TLS verification of the engine failed (%s); set auth.ca_file to the engine CA" % (
                 action, curl[1] if curl else exc)
@@ -174,6 +173,10 @@ def from_sdk(exc: BaseException, *, action: str, obj: Optional[str] = None,
 CURL_TIMEOUT = (28,)
 CURL_UNREACHABLE = (5, 6, 7, 52, 55, 56)
 CURL_TLS = (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91)
+
+
+def _mentions_tls(text: str) -> bool:
+    return "SSL" in text or "certificate" in text
 
 
 def _curl_error(text: str) -> Optional[tuple]:
