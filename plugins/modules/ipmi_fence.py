@@ -37,8 +37,8 @@ options:
   method:
     description:
       - How O(action=reboot) is done. V(onoff) - off, confirmed, then on, confirmed. V(cycle) - one chassis
-        power cycle command, then on confirmed; faster, but the off in between is not observed, so use it
-        only where the BMC is trusted.
+        power cycle command, then on confirmed; faster, but the off in between is usually not observed, and
+        then the host is rebooted but does not count as fenced (RV(bmcs[].fenced) is false).
     type: str
     default: onoff
     choices: [onoff, cycle]
@@ -123,7 +123,12 @@ bmcs:
     name: {description: The host's or BMC's name., type: str, returned: always}
     address: {description: BMC address., type: str, returned: always}
     result: {description: V(success) or V(failed)., type: str, returned: always}
-    fenced: {description: The BMC confirmed the power off (for V(off) and V(reboot))., type: bool, returned: always}
+    fenced:
+      description:
+        - The BMC reported the power off (for V(off) and V(reboot)), before or after a command.
+        - False for a V(cycle) reboot whose off was not observed.
+      type: bool
+      returned: always
     changed:
       description: A power command was sent (in check mode, would be sent).
       type: bool

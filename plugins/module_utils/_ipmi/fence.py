@@ -7,8 +7,8 @@ the power state it must end in.  ``off`` = send off, wait ``power_wait``,
 poll until the BMC reports off or ``power_timeout`` passes, re-send up to
 ``retries`` times.  ``reboot`` with method ``onoff`` = verified off, then
 verified on; with method ``cycle`` = one Chassis Control power cycle, then
-verified on (weaker: the off in between is not observed).  A timeout is
-always a failure.  Every step lands in an audit record.
+verified on (weaker: the off in between is usually not observed, and then
+the host does not count as fenced).  A timeout is always a failure.  Every step lands in an audit record.
 """
 from __future__ import annotations
 
@@ -97,15 +97,19 @@ def fence(ctl: PowerControl, request: FenceRequest, label: str, clock: Optional[
             if request.delay > 0:
                 record["delayed"] = request.delay
                 clock.sleep(request.delay)
+            # fenced = the power was seen off: already off when read, or off confirmed after a command
+            off_seen = power == "off"
             for command in commands:
                 final = "off" if command == "off" else "on"
                 _phase(ctl, request, command, final, label, audit)
                 record["power_after"] = final
                 record["changed"] = True
-                if command == "off":
+                off_seen = off_seen or command == "off" or _phase_saw_off(audit.record["phases"][-1])
+                if off_seen and request.action in ("off", "reboot"):
                     record["fenced"] = True  # kept even if the later power on fails
             record["result"] = "success"
-            record["fenced"] = request.action in ("off", "reboot")
+            # a cycle whose off was never observed rebooted the host, maybe; it is not a confirmed fence
+            record["fenced"] = off_seen and request.action in ("off", "reboot")
     except IpmiError as error:
         record["result"] = "failed"
         record["error"] = error.to_result()
@@ -113,6 +117,10 @@ def fence(ctl: PowerControl, request: FenceRequest, label: str, clock: Optional[
     record["elapsed"] = round(clock.monotonic() - started, 3)
     audit.publish()
     return record
+
+
+def _phase_saw_off(phase: Dict[str, Any]) -> bool:
+    return any(state.split(" ")[0] == "off" for attempt in phase["attempts"] for state in attempt["states_seen"])
 
 
 def _phase(ctl: PowerControl, request: FenceRequest, command: str, final: str, label: str, audit: _Audit) -> None:

@@ -124,6 +124,38 @@ def test_reboot_cycle_sends_one_cycle():
     assert bmc.commands == ["cycle"] and record["result"] == "success"
 
 
+class CyclingBmc(FakeBmc):
+    """A cycle shows off for one status poll before the power is on again."""
+
+    def raw_command(self, netfn, command, data=()):
+        answer = super().raw_command(netfn, command, data)
+        if (netfn, command) == (0, 2) and self.commands[-1] == "cycle":
+            self.power, self._pending, self._pending_polls = "off", "on", 1
+        return answer
+
+
+def test_reboot_cycle_without_an_observed_off_is_not_fenced():
+    # "command sent" is not "fenced": a BMC that accepts the cycle but never powers off must not count
+    bmc = FakeBmc("on", stuck=True)
+    record, _clock, _progress = run(bmc, action="reboot", method="cycle")
+    assert bmc.commands == ["cycle"] and record["changed"] is True
+    assert record["fenced"] is False
+
+
+def test_reboot_cycle_with_an_observed_off_is_fenced():
+    bmc = CyclingBmc("on")
+    record, _clock, _progress = run(bmc, action="reboot", method="cycle")
+    assert bmc.commands == ["cycle"] and record["result"] == "success"
+    assert record["phases"][0]["attempts"][0]["states_seen"] == ["off", "on"]
+    assert record["fenced"] is True
+
+
+def test_reboot_of_a_host_found_off_is_fenced_by_the_reading():
+    bmc = FakeBmc("off")
+    record, _clock, _progress = run(bmc, action="reboot", method="cycle")
+    assert bmc.commands == ["on"] and record["fenced"] is True and record["power_after"] == "on"
+
+
 def test_check_mode_sends_nothing_and_does_not_wait():
     bmc = FakeBmc("on")
     record, clock, _progress = run(bmc, action="reboot", check_mode=True, delay=30)
