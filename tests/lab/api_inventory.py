@@ -39,6 +39,11 @@ class InventoryRoutes(RoutesBase):
                             cluster.connectivity_threshold = broken.threshold
                     if policy.skip_if_sd_active is not None and policy.skip_if_sd_active.enabled is not None:
                         cluster.skip_if_sd_active = policy.skip_if_sd_active.enabled
+                    for flag in ("skip_if_gluster_bricks_up", "skip_if_gluster_quorum_not_met"):
+                        if getattr(policy, flag) is not None:
+                            setattr(cluster, flag, getattr(policy, flag))
+                if body.ha_reservation is not None:
+                    cluster.ha_reservation = body.ha_reservation
                 if body.name:
                     cluster.name = body.name
                 return ok(write(self.render.cluster(cluster)))

@@ -45,13 +45,13 @@ class Renderer:
             skip_if_connectivity_broken=t.SkipIfConnectivityBroken(enabled=cluster.skip_if_connectivity_broken,
                                                                    threshold=cluster.connectivity_threshold),
             skip_if_sd_active=t.SkipIfSdActive(enabled=cluster.skip_if_sd_active),
-            skip_if_gluster_bricks_up=False,
-            skip_if_gluster_quorum_not_met=False,
+            skip_if_gluster_bricks_up=cluster.skip_if_gluster_bricks_up,
+            skip_if_gluster_quorum_not_met=cluster.skip_if_gluster_quorum_not_met,
         )
         return _link(t.Cluster(id=cluster.id, name=cluster.name, fencing_policy=policy, version=_version(cluster.version),
                                cpu=t.Cpu(type=cluster.cpu_type, architecture=t.Architecture.X86_64),
                                data_center=_link(t.DataCenter(id=cluster.data_center_id), f"{API}/datacenters/{cluster.data_center_id}"),
-                               ha_reservation=False, ballooning_enabled=False),
+                               ha_reservation=cluster.ha_reservation, ballooning_enabled=False),
                      f"{API}/clusters/{cluster.id}")
 
     def host(self, host: Host, all_content: bool = False, running: Optional[int] = None) -> t.Host:

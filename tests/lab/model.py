@@ -53,6 +53,9 @@ class Cluster(Cached):
     skip_if_connectivity_broken: bool = False
     connectivity_threshold: int = 50
     skip_if_sd_active: bool = False
+    skip_if_gluster_bricks_up: bool = False
+    skip_if_gluster_quorum_not_met: bool = False
+    ha_reservation: bool = False
     cpu_type: str = "Intel Nehalem Family"
     version: tuple[int, int] = (4, 7)
 
