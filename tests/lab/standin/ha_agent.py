@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """Lab stand-in for ovirt-ha-broker and ovirt-ha-agent.
 
 Runs inside the molecule containers (Python 3.9+, standard library only). It reads
