@@ -15,7 +15,9 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
-  - ovirt_ha.core.engine.ATTRIBUTES
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.DIFF_MODE
+  - ovirt_ha.core.attributes.ACTION_GROUP_ENGINE
 options:
   cluster:
     description: Cluster name.

@@ -17,7 +17,8 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
-  - ovirt_ha.core.engine.READ_ONLY_ATTRIBUTES
+  - ovirt_ha.core.attributes.READ_ONLY
+  - ovirt_ha.core.attributes.ACTION_GROUP_ENGINE
 options:
   cluster:
     description:

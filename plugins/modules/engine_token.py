@@ -18,6 +18,9 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.NO_DIFF_MODE
+  - ovirt_ha.core.attributes.ACTION_GROUP_ENGINE
 options:
   state:
     description:
@@ -27,19 +30,9 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details:
       - Login and logout happen in check mode too, so that the other tasks of a play run with C(--check) can read
         the engine. Neither changes the engine's configuration.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  action_group:
-    description: Use C(group/ovirt_ha.core.engine) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - ovirt_ha.core.engine
 notes:
   - The returned fact holds the token. Set C(no_log=true) on the task so that verbose output does not show it.
 """

@@ -19,20 +19,14 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.DIFF_MODE
+  - ovirt_ha.core.attributes.ACTION_GROUP_ENGINE
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details: Reads the power status (a non-mutating fence V(status) request) and reports what would change.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: Shows the power state before and after.
-  action_group:
-    description: Use C(group/ovirt_ha.core.engine) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - ovirt_ha.core.engine
 options:
   host:
     description: Host name.

@@ -21,13 +21,14 @@ description:
   - Runs on the host itself. Needs no engine and no network.
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.DIFF_MODE
 attributes:
   check_mode:
-    support: full
-    description: Computes the new content and the diff; writes nothing.
+    details: Computes the new content and the diff; writes nothing.
   diff_mode:
-    support: full
-    description: One diff per file. Secret values (iSCSI password, O(answers_conf.secret_values)) are masked.
+    details: One diff per file. Secret values (iSCSI password, O(answers_conf.secret_values)) are masked.
 options:
   root:
     description:

@@ -19,7 +19,9 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.engine
-  - ovirt_ha.core.engine.ATTRIBUTES
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.DIFF_MODE
+  - ovirt_ha.core.attributes.ACTION_GROUP_ENGINE
 options:
   global_maintenance:
     description: Whether the HA agents leave the engine VM alone (global maintenance). Omit to leave it as it is.

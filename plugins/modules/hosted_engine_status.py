@@ -21,13 +21,8 @@ description:
     timestamp did not change for O(liveness_timeout) seconds as stale.
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; check mode changes nothing.
-  diff_mode:
-    support: none
-    description: Reads only.
+extends_documentation_fragment:
+  - ovirt_ha.core.attributes.READ_ONLY
 options:
   path:
     description:

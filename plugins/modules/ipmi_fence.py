@@ -24,7 +24,12 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.ipmi
-  - ovirt_ha.core.ipmi.ATTRIBUTES
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.NO_DIFF_MODE
+  - ovirt_ha.core.attributes.ACTION_GROUP_IPMI
+attributes:
+  diff_mode:
+    details: The result lists the power state before and after for each BMC instead.
 options:
   action:
     description:

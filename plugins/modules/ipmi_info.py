@@ -19,7 +19,8 @@ author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ovirt_ha.core.ipmi
-  - ovirt_ha.core.ipmi.READ_ONLY_ATTRIBUTES
+  - ovirt_ha.core.attributes.READ_ONLY
+  - ovirt_ha.core.attributes.ACTION_GROUP_IPMI
 options:
   fail_on_error:
     description:
