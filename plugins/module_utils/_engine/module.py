@@ -12,8 +12,9 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable, Dict, NoReturn, Optional, TypeVar
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
+from .._module_wrapper import ModuleWrapper
 from .connection import AuthOptions, EngineSession
 from .diff import DifferenceTracker
 from .errors import EngineAuthError, EngineError
@@ -45,7 +46,7 @@ AUTH_ARGUMENT_SPEC: Dict[str, Any] = dict(
 )
 
 
-class EngineModule:
+class EngineModule(ModuleWrapper):
     """Wraps AnsibleModule for the engine modules.
 
     ``run(body)`` opens the session, calls ``body(session)`` which returns
@@ -56,20 +57,9 @@ class EngineModule:
     def __init__(self, argument_spec: Dict[str, Any], **kwargs: Any) -> None:
         spec = dict(argument_spec)
         spec.update(AUTH_ARGUMENT_SPEC)
-        kwargs.setdefault("supports_check_mode", True)
-        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
-        if SDK_IMPORT_ERROR is not None:
-            self.ansible.fail_json(msg=missing_required_lib("ovirt-engine-sdk-python (ovirtsdk4)"),
-                                   exception=SDK_IMPORT_ERROR)
+        super().__init__(spec, library="ovirt-engine-sdk-python (ovirtsdk4)", import_error=SDK_IMPORT_ERROR,
+                         **kwargs)
         self.diff = DifferenceTracker()
-
-    @property
-    def params(self) -> Dict[str, Any]:
-        return self.ansible.params
-
-    @property
-    def check_mode(self) -> bool:
-        return bool(self.ansible.check_mode)
 
     @property
     def diff_mode(self) -> bool:

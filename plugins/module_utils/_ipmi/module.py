@@ -11,8 +11,9 @@ from __future__ import annotations
 import traceback
 from typing import Any, Dict, List, NoReturn, Optional
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
+from .._module_wrapper import ModuleWrapper
 from .errors import IpmiError
 from .pool import DEFAULT_PARALLEL, MAX_PARALLEL
 from .target import BmcTarget, targets_from_params
@@ -46,26 +47,15 @@ CONNECTION_ARGUMENT_SPEC: Dict[str, Any] = dict(
 )
 
 
-class IpmiModule:
+class IpmiModule(ModuleWrapper):
     """Wraps AnsibleModule for the ipmi_* modules."""
 
     def __init__(self, argument_spec: Dict[str, Any], **kwargs: Any) -> None:
         spec = dict(CONNECTION_ARGUMENT_SPEC)
         spec.update(argument_spec)
-        kwargs.setdefault("supports_check_mode", True)
         kwargs.setdefault("mutually_exclusive", [("address", "bmcs")])
         kwargs.setdefault("required_one_of", [("address", "bmcs")])
-        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
-        if PYGHMI_IMPORT_ERROR is not None:
-            self.ansible.fail_json(msg=missing_required_lib("pyghmi"), exception=PYGHMI_IMPORT_ERROR)
-
-    @property
-    def params(self) -> Dict[str, Any]:
-        return self.ansible.params
-
-    @property
-    def check_mode(self) -> bool:
-        return bool(self.ansible.check_mode)
+        super().__init__(spec, library="pyghmi", import_error=PYGHMI_IMPORT_ERROR, **kwargs)
 
     @property
     def parallel(self) -> int:
