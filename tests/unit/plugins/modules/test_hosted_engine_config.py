@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.ovirt_ha.core.plugins.modules import hosted_engine_config
+from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 OWNER = pwd.getpwuid(os.getuid()).pw_name
@@ -34,11 +33,7 @@ ISCSI = dict(HE_CONF, domain_type="iscsi", storage="192.168.122.20", iqn="iqn.20
 
 
 def run(args, capsys, check=False, diff=False):
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            hosted_engine_config.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(hosted_engine_config.main, args, capsys, check_mode=check, diff=diff)
 
 
 def all_files(root):

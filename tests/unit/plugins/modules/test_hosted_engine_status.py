@@ -6,19 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine import metadata as md
 from ansible_collections.ovirt_ha.core.plugins.modules import hosted_engine_status
+from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 
 
 def run(args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            hosted_engine_status.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(hosted_engine_status.main, args, capsys)
 
 
 def test_reference_volume_gives_the_vm_status_view(capsys):

@@ -8,6 +8,7 @@ from pyghmi.exceptions import IpmiException
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi import bulk
 from ansible_collections.ovirt_ha.core.plugins.modules import ipmi_fence, ipmi_info, ipmi_power
+from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
 from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.ipmi.fake_bmc import FakeBmc
 
 
@@ -21,14 +22,8 @@ def bmcs(monkeypatch):
 
 
 def run(main, args, capsys, check_mode=False):
-    from ansible.module_utils.testing import patch_module_args
-
-    args = dict(args, _ansible_check_mode=check_mode)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exit_info.value.code
+    rc, result = run_main(main, args, capsys, check_mode=check_mode)
+    result["rc"] = rc
     return result
 
 

@@ -330,26 +330,15 @@ AUTH = {"url": "https://engine.test/ovirt-engine/api", "username": "admin@intern
 def run_module(main: Any, args: Dict[str, Any], engine: FakeEngine, capsys: Any, *, check_mode: bool = False,
                diff: bool = False) -> Dict[str, Any]:
     """Run ``main()`` with ``args``; return the exit JSON plus ``failed`` and ``rc``."""
-    import json
     from unittest import mock
 
-    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
 
     args = dict(args)
     args.setdefault("auth", AUTH)
-    args["_ansible_check_mode"] = check_mode
-    args["_ansible_diff"] = diff
     target = "ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module.EngineSession"
-    rc = None
-    with patch_module_args(args), mock.patch(target, lambda options: FakeSession(engine)):
-        try:
-            main()
-        except SystemExit as exc:
-            rc = exc.code
-        else:  # pragma: no cover
-            raise AssertionError("module did not exit")
-    out = capsys.readouterr().out
-    result = json.loads(out)
+    with mock.patch(target, lambda options: FakeSession(engine)):
+        rc, result = run_main(main, args, capsys, check_mode=check_mode, diff=diff)
     result["rc"] = rc
     # ansible-core 2.19 returns structured warnings; keep the plain messages.
     result["warning_msgs"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
