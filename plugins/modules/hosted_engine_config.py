@@ -46,7 +46,8 @@ options:
              type: path, default: /etc/ovirt-hosted-engine/hosted-engine.conf}
       owner: {description: Owner of the file., type: str, default: vdsm}
       group: {description: Group of the file., type: str, default: kvm}
-      mode: {description: Mode of the file., type: raw, default: '0440'}
+      mode: {description: Mode of the file. Refused when others may read it and O(hosted_engine_conf.password) is set.,
+             type: raw, default: '0440'}
       fqdn: {description: Fully qualified domain name of the engine VM., type: str, required: true}
       host_id:
         description: This host's id, 1 to 2000. It is the host's sanlock id and its metadata slot; it must be
@@ -110,7 +111,8 @@ options:
              default: /etc/ovirt-hosted-engine/answers.conf}
       owner: {description: Owner., type: str, default: root}
       group: {description: Group., type: str, default: kvm}
-      mode: {description: Mode., type: raw, default: '0640'}
+      mode: {description: Mode. Refused when others may read it and O(answers_conf.secret_values) is set.,
+             type: raw, default: '0640'}
       section: {description: otopi section., type: str, default: 'environment:default',
                 choices: ['environment:default', 'environment:init', 'environment:override',
                           'environment:enforce']}

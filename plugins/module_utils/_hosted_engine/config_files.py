@@ -119,7 +119,50 @@ def _decode(current: bytes | None) -> str | None:
         return None
 
 
+_OCTAL_MODE = re.compile(r"\A0?o?[0-7]{3,4}\Z")
+_SYMBOLIC_CLAUSE = re.compile(r"\A([ugoa]*)([-+=])([rwxXst]*|[ugo])\Z")
+
+
+def _others_may_read(mode: t.Any) -> bool:
+    """Whether a file mode (int, octal string or chmod symbolic string) lets other users read the file."""
+    if isinstance(mode, int):
+        return bool(mode & 0o004)
+    text = str(mode).strip()
+    if _OCTAL_MODE.match(text):
+        return bool(int(text.replace("o", ""), 8) & 0o004)
+    readable = False
+    for clause in text.split(","):
+        match = _SYMBOLIC_CLAUSE.match(clause.strip())
+        if match is None:
+            return True  # a mode this check cannot read is not trusted with a secret
+        who, operation, perms = match.groups()
+        if who and "o" not in who and "a" not in who:
+            continue
+        if operation in "+=" and ("r" in perms or perms == "o"):
+            readable = True
+        elif operation == "=" or (operation == "-" and "r" in perms):
+            readable = False
+    return readable
+
+
+def _secret_in(kind: str, params: t.Mapping[str, t.Any]) -> bool:
+    if kind == "hosted_engine_conf":
+        return bool(params.get("password"))
+    if kind == "answers_conf":
+        return bool(params.get("secret_values"))
+    return False
+
+
+def check_secret_file_mode(kind: str, params: t.Mapping[str, t.Any]) -> None:
+    """A file that will hold a secret must not be readable by other users."""
+    mode = params.get("mode")
+    if mode is not None and _secret_in(kind, params) and _others_may_read(mode):
+        raise ConfigError("{0}.mode".format(kind), "a mode without read access for others (for example "
+                          "'0640'), because the file holds a secret", mode)
+
+
 def render_file(kind: str, params: t.Mapping[str, t.Any], current: bytes | None) -> Rendered:
+    check_secret_file_mode(kind, params)
     text = _decode(current)
     renderer = _RENDERERS[kind]
     return renderer(params, text, current is not None)

@@ -163,3 +163,31 @@ def test_unreadable_existing_answers_file_is_replaced(tmp_path, capsys):
     assert code == 0 and out["changed"] is True
     assert target.read_text() == "[environment:default]\nA/b=str:x\n"
     assert "could not be parsed" in out["diff"][0]["before"]
+
+
+@pytest.mark.parametrize("kind,args", [
+    ("hosted_engine_conf", dict(ISCSI, mode="0644")),
+    ("hosted_engine_conf", dict(ISCSI, mode=0o444)),
+    ("hosted_engine_conf", dict(ISCSI, mode="u=r,g=r,o=r")),
+    ("answers_conf", dict(FILE, mode="0604", values={"A/b": "x"},
+                          secret_values={"OVEHOSTED_STORAGE/iSCSIPortalPassword": "Answer-Secret-7"})),
+    ("answers_conf", dict(FILE, mode="a+r", values={"A/b": "x"},
+                          secret_values={"OVEHOSTED_STORAGE/iSCSIPortalPassword": "Answer-Secret-7"})),
+])
+def test_world_readable_mode_refused_for_a_file_with_a_secret(tmp_path, capsys, kind, args):
+    code, out = run({"root": str(tmp_path), kind: args}, capsys)
+    assert code == 1 and out["field"] == kind + ".mode"
+    assert "holds a secret" in out["msg"]
+    assert "Chap-Secret-42" not in json.dumps(out) and "Answer-Secret-7" not in json.dumps(out)
+    assert not (tmp_path / "etc").exists()
+
+
+@pytest.mark.parametrize("kind,args", [
+    ("hosted_engine_conf", dict(HE_CONF, mode="0644")),  # no password: nothing secret in the file
+    ("hosted_engine_conf", dict(ISCSI, mode="0640")),
+    ("hosted_engine_conf", dict(ISCSI, mode="u=rw,g=r,o=")),
+    ("answers_conf", dict(FILE, mode="0644", values={"A/b": "x"})),
+])
+def test_modes_accepted(tmp_path, capsys, kind, args):
+    code, out = run({"root": str(tmp_path), kind: args}, capsys)
+    assert code == 0, out
