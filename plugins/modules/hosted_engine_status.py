@@ -140,9 +140,11 @@ def main():
     if not 1 <= params["max_host_id"] <= 2000:
         module.fail_json(msg="max_host_id: expected an integer from 1 to 2000, got {0}".format(params["max_host_id"]))
     if not 0 <= params["observe_seconds"] <= MAX_OBSERVE_SECONDS:
-        module.fail_json(msg="observe_seconds: expected 0 to {0}".format(MAX_OBSERVE_SECONDS))
-    if params["poll_interval"] <= 0 or params["liveness_timeout"] <= 0:
-        module.fail_json(msg="poll_interval and liveness_timeout: expected positive numbers")
+        module.fail_json(msg="observe_seconds: expected 0 to {0} seconds, got {1:g}".format(
+            MAX_OBSERVE_SECONDS, params["observe_seconds"]))
+    for name in ("poll_interval", "liveness_timeout"):
+        if params[name] <= 0:
+            module.fail_json(msg="{0}: expected a positive number of seconds, got {1:g}".format(name, params[name]))
 
     tracker = LivenessTracker(timeout=params["liveness_timeout"])
     deadline = time.monotonic() + params["observe_seconds"]

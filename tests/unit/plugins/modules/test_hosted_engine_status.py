@@ -65,7 +65,11 @@ def test_missing_volume_fails_with_the_path(tmp_path, capsys):
     assert str(tmp_path / "nope") in out["msg"]
 
 
-@pytest.mark.parametrize("args", [{"max_host_id": 0}, {"observe_seconds": -1}, {"poll_interval": 0}])
+@pytest.mark.parametrize("args", [{"max_host_id": 0}, {"observe_seconds": -1}, {"observe_seconds": 901},
+                                  {"poll_interval": 0}, {"liveness_timeout": -5}])
 def test_bad_options(args, capsys):
     code, out = run(dict({"path": str(REFERENCE / "hosted-engine.metadata")}, **args), capsys)
     assert code == 1 and out["failed"] is True
+    # the message names the one option at fault, what was expected and what was given
+    (name, value), = args.items()
+    assert out["msg"].startswith(name + ": expected") and out["msg"].endswith("got %s" % value)
