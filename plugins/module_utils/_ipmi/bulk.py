@@ -40,6 +40,27 @@ def _fail(result: Dict[str, Any], error: IpmiError) -> Dict[str, Any]:
     return result
 
 
+def _unexpected(target: BmcTarget, exc: Exception) -> IpmiError:
+    """An exception that is not an IpmiError (a bug, a pyghmi surprise), its text without the password."""
+    text = str(exc)
+    if target.password:
+        text = text.replace(target.password, "********")
+    return IpmiError("BMC %s: unexpected %s: %s" % (target.label, type(exc).__name__, text), bmc=target.name)
+
+
+def _named(targets: Sequence[BmcTarget], results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Every result names its BMC; one from a worker that crashed or died counts as failed (never as success)."""
+    named = []
+    for target, result in zip(targets, results):
+        if "name" not in result:
+            error = result.get("error") or {"kind": "error", "msg": "no result from the IPMI worker"}
+            complete = _base(target)
+            complete.update(failed=True, error=error, msg="BMC %s: %s" % (target.label, error.get("msg")))
+            result = complete
+        named.append(result)
+    return named
+
+
 def _run_on(target: BmcTarget, report: Report, body: Callable[[BmcConnection, Dict[str, Any]], None],
             result: Dict[str, Any]) -> Dict[str, Any]:
     started = time.monotonic()
@@ -51,6 +72,8 @@ def _run_on(target: BmcTarget, report: Report, body: Callable[[BmcConnection, Di
             body(conn, result)
     except IpmiError as error:
         _fail(result, error)
+    except Exception as exc:  # reported per BMC, never as success
+        _fail(result, _unexpected(target, exc))
     result["elapsed"] = round(time.monotonic() - started, 3)
     return result
 
@@ -88,7 +111,8 @@ def bmc_info(targets: Sequence[BmcTarget], parallel: int = DEFAULT_PARALLEL) -> 
         result.update(reachable=False, authenticated=False, power=None, chassis=None, elapsed=budget)
         return _fail(result, _deadline_error(target, progress, budget))
 
-    return run_jobs(targets, _info_work, lambda target: 2 * target.timeout + _LOGOUT_ALLOWANCE, on_deadline, parallel)
+    return _named(targets, run_jobs(targets, _info_work, lambda target: 2 * target.timeout + _LOGOUT_ALLOWANCE,
+                                    on_deadline, parallel))
 
 
 # -- power -------------------------------------------------------------------
@@ -116,7 +140,8 @@ def bmc_power(targets: Sequence[BmcTarget], request: PowerRequest,
         result["elapsed"] = budget
         return _fail(result, _deadline_error(job[0], progress, budget))
 
-    return run_jobs([(target, request) for target in targets], _power_work, _power_budget, on_deadline, parallel)
+    return _named(targets, run_jobs([(target, request) for target in targets], _power_work, _power_budget,
+                                    on_deadline, parallel))
 
 
 # -- fence -------------------------------------------------------------------
@@ -133,7 +158,8 @@ def _fence_work(job: Tuple[BmcTarget, FenceRequest], report: Report) -> Dict[str
             report({"stage": "logged_in", "record": record})
             fence(conn, request, target.label, clock,
                   progress=lambda rec: report({"stage": "fencing", "record": rec}), record=record)
-    except IpmiError as error:
+    except Exception as exc:  # an IpmiError or a surprise: failed either way
+        error = exc if isinstance(exc, IpmiError) else _unexpected(target, exc)
         record["result"] = "failed"
         record["error"] = error.to_result()
         record["finished_at"] = clock.wall()
@@ -166,4 +192,5 @@ def bmc_fence(targets: Sequence[BmcTarget], request: FenceRequest,
         record.update(result="failed", error=error.to_result(), finished_at=Clock().wall())
         return _fence_result(target, record)
 
-    return run_jobs([(target, request) for target in targets], _fence_work, _fence_budget, on_deadline, parallel)
+    return _named(targets, run_jobs([(target, request) for target in targets], _fence_work, _fence_budget,
+                                    on_deadline, parallel))

@@ -45,7 +45,9 @@ def _child(work: Work, job: Any, conn: Connection) -> None:
     try:
         result = work(job, report)
     except BaseException as exc:  # the parent must always get an answer
-        result = {"error": {"kind": "error", "msg": "internal error in the IPMI worker: %r" % (exc,)}}
+        # only the type: the arguments of an unknown exception may hold a password
+        msg = "internal error in the IPMI worker: %s" % type(exc).__name__
+        result = {"failed": True, "msg": msg, "error": {"kind": "error", "msg": msg}}
     conn.send(("done", result))
     conn.close()
 
@@ -114,8 +116,8 @@ def _drain(item: _Running) -> Optional[Dict[str, Any]]:
 
 def _lost(item: _Running) -> Dict[str, Any]:
     item.process.join(_KILL_GRACE)
-    return {"error": {"kind": "error", "msg": "the IPMI worker process ended without a result (exit code %s)"
-                      % item.process.exitcode}, "progress": item.progress}
+    msg = "the IPMI worker process ended without a result (exit code %s)" % item.process.exitcode
+    return {"failed": True, "msg": msg, "error": {"kind": "error", "msg": msg}, "progress": item.progress}
 
 
 def _reap(item: _Running) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from pyghmi.exceptions import IpmiException
@@ -127,3 +128,54 @@ def test_fence_check_mode_sends_nothing(bmcs, capsys):
 def test_cipher_zero_is_not_an_option(bmcs, capsys):
     result = run(ipmi_info.main, dict(CREDS, address="x", cipher=0), capsys)
     assert result["rc"] == 1 and "cipher" in result["msg"]
+
+
+
+MODULE_ARGS = {"ipmi_fence": dict(action="off", detect_own_bmc=False), "ipmi_power": dict(state="off"),
+               "ipmi_info": dict(fail_on_error=True)}
+
+
+class DyingBmc(FakeBmc):
+    """The worker process dies during the login (as after a crash in pyghmi or the OOM killer)."""
+
+    def factory(self, target):
+        os._exit(3)
+
+
+@pytest.mark.parametrize("module", [ipmi_fence, ipmi_power, ipmi_info], ids=lambda m: m.__name__.rsplit(".")[-1])
+def test_worker_that_dies_fails_the_bmc_and_the_task(bmcs, capsys, module):
+    # a BMC without a result must not read as success ("when unsure, exit non-zero")
+    bmcs.update(h1=DyingBmc(), h2=FakeBmc("off"))
+    args = MODULE_ARGS[module.__name__.rsplit(".")[-1]]
+    result = run(module.main, dict(CREDS, bmcs=entries("h1", "h2"), **args), capsys)
+    assert result["rc"] == 1 and result["failed"] is True
+    first, second = result["bmcs"]
+    assert first["name"] == "h1" and first["address"] == "192.0.2.1" and first["failed"] is True
+    assert "ended without a result (exit code 3)" in first["msg"]
+    assert first.get("fenced", False) is False
+    assert second["name"] == "h2" and second["failed"] is False
+    assert "1 of 2 BMC(s) failed" in result["msg"]
+
+
+@pytest.mark.parametrize("module,patched", [(ipmi_fence, "fence"), (ipmi_power, "set_power")],
+                         ids=["ipmi_fence", "ipmi_power"])
+def test_unexpected_error_fails_the_bmc_without_the_password(bmcs, capsys, monkeypatch, module, patched):
+    def explode(*args, **kwargs):
+        raise ValueError("bad byte in topsecret-pw")
+
+    monkeypatch.setattr(bulk, patched, explode)
+    bmcs.update(h1=FakeBmc("on"))
+    args = MODULE_ARGS[module.__name__.rsplit(".")[-1]]
+    result = run(module.main, dict(CREDS, bmcs=entries("h1"), **args), capsys)
+    assert result["rc"] == 1 and result["bmcs"][0]["failed"] is True
+    assert "unexpected ValueError: bad byte in ********" in result["bmcs"][0]["msg"]
+    assert result["bmcs"][0].get("fenced", False) is False
+
+
+def test_unexpected_error_text_is_scrubbed_before_it_leaves_the_worker(bmcs, monkeypatch):
+    # module output is masked by Ansible's no_log too; the worker's own result must not need that
+    monkeypatch.setattr(bulk, "set_power", lambda *args, **kwargs: (_ for _ in ()).throw(ValueError("x topsecret-pw")))
+    bmcs.update(h1=FakeBmc("on"))
+    targets = [bulk.BmcTarget(name="h1", address="192.0.2.1", username="admin", password="topsecret-pw")]
+    results = bulk.bmc_power(targets, bulk.PowerRequest(state="off"))
+    assert results[0]["failed"] is True and "topsecret-pw" not in json.dumps(results)
