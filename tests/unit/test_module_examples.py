@@ -1,4 +1,4 @@
-"""Every module's EXAMPLES parse as YAML and use only options its argument spec accepts.
+"""Every module's EXAMPLES (and every integration target task) use only options its argument spec accepts.
 
 The argument spec is captured by letting each module's main() build its
 AnsibleModule, whose constructor is replaced by one that records the spec and
@@ -17,6 +17,7 @@ from ansible.module_utils import basic
 COLLECTION = "ovirt_ha.core"
 MODULES_DIR = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "modules"
 MODULE_NAMES = sorted(path.stem for path in MODULES_DIR.glob("*.py") if not path.stem.startswith("_"))
+TARGET_TASK_FILES = sorted((MODULES_DIR.parents[1] / "tests" / "integration" / "targets").glob("*/tasks/*.yml"))
 
 
 class _SpecCaptured(Exception):
@@ -126,6 +127,26 @@ def test_examples_match_the_argument_spec(name: str, monkeypatch: pytest.MonkeyP
         where = "%s example %d (%s)" % (name, number, task.get("name", "unnamed"))
         problems += check_options(args if args is not None else {}, spec, where, task_defaults(task, name))
     assert calls, "%s: no example calls the module" % name
+    assert problems == []
+
+
+@pytest.mark.parametrize("path", TARGET_TASK_FILES, ids=lambda path: "%s/%s" % (path.parts[-3], path.name))
+def test_integration_target_tasks_match_the_argument_specs(path: pathlib.Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # names and choices only: required options may come from module_defaults set anywhere in the play;
+    # tasks that expect to fail (ignore_errors, failed_when) may pass wrong input on purpose
+    specs: Dict[str, Dict[str, Any]] = {}
+    problems = []
+    for number, task in enumerate(tasks_of(yaml.safe_load(path.read_text(encoding="utf-8"))), start=1):
+        for name in MODULE_NAMES:
+            call = module_call(task, name)
+            if call is None or "ignore_errors" in task or "failed_when" in task:
+                continue
+            if name not in specs:
+                specs[name] = argument_spec_of(name, monkeypatch)
+            where = "%s task %d (%s)" % (path.name, number, task.get("name", "unnamed"))
+            problems += [problem for problem in check_options(call[1] or {}, specs[name], where, {})
+                         if ": required option " not in problem]
     assert problems == []
 
 

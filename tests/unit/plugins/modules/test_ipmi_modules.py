@@ -130,7 +130,6 @@ def test_cipher_zero_is_not_an_option(bmcs, capsys):
     assert result["rc"] == 1 and "cipher" in result["msg"]
 
 
-
 MODULE_ARGS = {"ipmi_fence": dict(action="off", detect_own_bmc=False), "ipmi_power": dict(state="off"),
                "ipmi_info": dict(fail_on_error=True)}
 
