@@ -18,7 +18,8 @@ description:
   - Refuses to fence the machine the module runs on, when it can tell (see O(own_bmc_addresses) and
     O(detect_own_bmc)). Run it from another host with C(delegate_to).
   - Returns an audit record per host (times, commands, states seen, attempts). Hosts are handled
-    concurrently; the task fails when any host was not fenced, naming each one and what it saw.
+    concurrently; the task fails when any host did not reach the confirmed power state its action needs, naming
+    each one and what it saw. Only RV(bmcs[].fenced) says whether the power was seen off.
   - Talks to the BMCs directly, for when the engine cannot fence (it is down, or its proxy hosts are gone).
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
