@@ -6,14 +6,13 @@ import os
 import pwd
 import shutil
 import stat
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.ovirt_ha.core.plugins.modules import hosted_engine_config
 from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 FILE = {"owner": OWNER, "group": GROUP}

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine import metadata as md
 from ansible_collections.ovirt_ha.core.plugins.modules import hosted_engine_status
 from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
-
-REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import REFERENCE
 
 
 def run(args, capsys):
