@@ -173,7 +173,10 @@ def test_unexpected_error_fails_the_bmc_without_the_password(bmcs, capsys, monke
 
 def test_unexpected_error_text_is_scrubbed_before_it_leaves_the_worker(bmcs, monkeypatch):
     # module output is masked by Ansible's no_log too; the worker's own result must not need that
-    monkeypatch.setattr(bulk, "set_power", lambda *args, **kwargs: (_ for _ in ()).throw(ValueError("x topsecret-pw")))
+    def explode(*args, **kwargs):
+        raise ValueError("x topsecret-pw")
+
+    monkeypatch.setattr(bulk, "set_power", explode)
     bmcs.update(h1=FakeBmc("on"))
     targets = [bulk.BmcTarget(name="h1", address="192.0.2.1", username="admin", password="topsecret-pw")]
     results = bulk.bmc_power(targets, bulk.PowerRequest(state="off"))
