@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import configparser
-import glob
 import os
 import signal
 import socket
@@ -82,7 +81,7 @@ def read_kv_file(path: str) -> Dict[str, str]:
             line = line.strip()
             if not line or line.startswith("#") or "=" not in line:
                 continue
-            key, _, value = line.partition("=")
+            key, _sep, value = line.partition("=")
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
             values[key.strip()] = value
@@ -237,15 +236,12 @@ def run_broker() -> int:
     sd_notify("READY=1")
     try:
         while True:
-            connection, _ = server.accept()
+            connection = server.accept()[0]
             with connection:
-                request = b""
-                while not request.endswith(b"\n") and len(request) < 3 * SLOT_SIZE:
-                    chunk = connection.recv(8192)
-                    if not chunk:
-                        break
-                    request += chunk
-                connection.sendall(_broker_answer(volume, request.decode("ascii", "replace").split()))
+                try:
+                    _serve(connection, volume)
+                except OSError as exc:  # a client that went away (an agent stopping) is not the broker's end
+                    log("broker", "request not answered: %s" % exc)
     except Stop:
         log("broker", "stopping")
     finally:
@@ -253,6 +249,17 @@ def run_broker() -> int:
         if os.path.exists(sock_path):
             os.unlink(sock_path)
     return 0
+
+
+def _serve(connection: socket.socket, volume: str) -> None:
+    connection.settimeout(10)
+    request = b""
+    while not request.endswith(b"\n") and len(request) < 3 * SLOT_SIZE:
+        chunk = connection.recv(8192)
+        if not chunk:
+            break
+        request += chunk
+    connection.sendall(_broker_answer(volume, request.decode("ascii", "replace").split()))
 
 
 def _broker_answer(volume: str, words: List[str]) -> bytes:

@@ -111,10 +111,11 @@ def test_broker_and_agent_publish_the_slot(tmp_path: Path) -> None:
         assert status.global_block is not None and status.global_block.maintenance  # reference volume: on
         assert "state=GlobalMaintenance" in status.hosts[4].extra
     finally:
+        outputs = []
         for proc in (agent_proc, broker):
             if proc is not None:
                 proc.terminate()
-                proc.wait(timeout=10)
+                outputs.append(proc.communicate(timeout=10)[0])
     # A clean stop marks the slot stopped, as the real agent does.
     stopped = read_volume(str(volume), 10).hosts[4]
-    assert stopped.stopped and stopped.score == 0
+    assert stopped.stopped and stopped.score == 0, outputs

@@ -91,7 +91,7 @@ def write_readme() -> None:
     readme = ROLE / "README.md"
     text = readme.read_text()
     head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
+    tail = rest.split(TABLE_END, 1)[1]
     readme.write_text(head + TABLE_START + "\n" + render_table(_options()) + "\n" + TABLE_END + tail)
 
 
