@@ -79,6 +79,19 @@ options:
         C(ipmitool), and refuse to fence it. Hosts named like the machine itself are refused as well.
     type: bool
     default: true
+  hosted_engine_metadata:
+    description:
+      - Path of the hosted-engine metadata volume, as for M(ovirt_ha.core.hosted_engine_status). When given,
+        O(action=off) and O(action=reboot) refuse every host whose name (short or fully qualified) the volume
+        shows running the engine VM, unless O(force=true). Its block may be stale, which is why it counts.
+      - A volume that cannot be read fails the task before any power command.
+    type: path
+  force:
+    description:
+      - Fence hosts that O(hosted_engine_metadata) shows running the engine VM. The engine VM goes down with
+        the host; the HA agents restart it elsewhere.
+    type: bool
+    default: false
 seealso:
   - module: ovirt_ha.core.ipmi_info
   - module: ovirt_ha.core.ipmi_power
@@ -111,6 +124,13 @@ EXAMPLES = r"""
       - {name: host02, address: 10.0.0.102}
     action: reboot
     delay: 5
+
+- name: Fence host01 unless the hosted-engine metadata shows the engine VM on it
+  ovirt_ha.core.ipmi_fence:
+    address: 10.0.0.101
+    name: host01.example.com
+    action: "off"
+    hosted_engine_metadata: /rhev/data-center/mnt/nfs.example.com:_he/2164faa8-b18b-4036-b686-5a6eec95081b/ha_agent/hosted-engine.metadata
 
 - name: What would be sent (no power command in check mode)
   ovirt_ha.core.ipmi_fence:
@@ -159,7 +179,7 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.errors import 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.fence import FENCE_ACTIONS, FENCE_METHODS, FenceRequest
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.module import IpmiModule
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.safety import (
-    check_not_self, local_bmc_addresses_from_ipmitool)
+    check_not_engine_host, check_not_self, engine_vm_hosts, local_bmc_addresses_from_ipmitool)
 
 
 def main() -> None:
@@ -172,6 +192,8 @@ def main() -> None:
         delay=dict(type="float", default=0),
         own_bmc_addresses=dict(type="list", elements="str", default=[]),
         detect_own_bmc=dict(type="bool", default=True),
+        hosted_engine_metadata=dict(type="path"),
+        force=dict(type="bool", default=False),
     ))
     params = module.params
     for name in ("power_wait", "power_timeout", "retries", "delay"):
@@ -185,6 +207,8 @@ def main() -> None:
             own += local_bmc_addresses_from_ipmitool()
         try:
             check_not_self(targets, own, None if params["detect_own_bmc"] else set())
+            if params["action"] in ("off", "reboot") and params["hosted_engine_metadata"] and not params["force"]:
+                check_not_engine_host(targets, engine_vm_hosts(params["hosted_engine_metadata"]))
         except IpmiError as error:
             module.fail(error)
     request = FenceRequest(action=params["action"], method=params["method"], power_wait=params["power_wait"],

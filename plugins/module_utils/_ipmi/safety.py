@@ -18,7 +18,9 @@ import socket
 import subprocess
 from typing import Iterable, List, Optional, Sequence, Set
 
-from .errors import FenceRefused
+from .._hosted_engine.metadata import read_volume
+from .._hosted_engine.vm_status import engine_vm_state
+from .errors import FenceRefused, IpmiInputError
 from .target import BmcTarget
 
 _IPMI_DEVICES = ("/dev/ipmi0", "/dev/ipmi/0", "/dev/ipmidev/0")
@@ -73,3 +75,25 @@ def check_not_self(targets: Iterable[BmcTarget], own_bmc_addresses: Iterable[str
     if refused:
         raise FenceRefused("refusing to fence the machine the module runs on: %s; run the task from another host "
                            "(delegate_to) so the fencer survives the fence" % "; ".join(refused))
+
+
+def engine_vm_hosts(metadata_path: str) -> Set[str]:
+    """Host names the hosted-engine metadata volume shows running the engine VM (stale blocks included)."""
+    try:
+        volume = read_volume(metadata_path)
+    except OSError as exc:
+        raise IpmiInputError("hosted_engine_metadata: cannot read the metadata volume %s (%s); without it the "
+                             "module cannot tell which host runs the engine VM" % (metadata_path, exc.strerror)
+                             ) from None
+    return {block.hostname.lower() for block in volume.hosts.values()
+            if block.hostname and engine_vm_state(block) == "up"}
+
+
+def check_not_engine_host(targets: Iterable[BmcTarget], engine_hosts: Set[str]) -> None:
+    """Raise FenceRefused naming every target named like a host that runs the hosted-engine VM."""
+    short = {name.split(".")[0] for name in engine_hosts}
+    refused = [target.label for target in targets
+               if target.name.lower() in engine_hosts or target.name.split(".")[0].lower() in short]
+    if refused:
+        raise FenceRefused("refusing to fence %s: the hosted-engine metadata shows the engine VM running there "
+                           "(possibly stale); set force: true to fence anyway" % ", ".join(refused))

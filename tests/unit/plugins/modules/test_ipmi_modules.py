@@ -10,6 +10,7 @@ from pyghmi.exceptions import IpmiException
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi import bulk
 from ansible_collections.ovirt_ha.core.plugins.modules import ipmi_fence, ipmi_info, ipmi_power
 from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
+from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.hosted_engine.he_fixtures import REFERENCE
 from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.ipmi.fake_bmc import FakeBmc
 
 
@@ -181,3 +182,29 @@ def test_unexpected_error_text_is_scrubbed_before_it_leaves_the_worker(bmcs, mon
     targets = [bulk.BmcTarget(name="h1", address="192.0.2.1", username="admin", password="topsecret-pw")]
     results = bulk.bmc_power(targets, bulk.PowerRequest(state="off"))
     assert results[0]["failed"] is True and "topsecret-pw" not in json.dumps(results)
+
+
+def test_fence_refuses_the_host_running_the_engine_vm_unless_forced(bmcs, capsys):
+    # the reference volume shows the engine VM up on host1.example.com
+    bmcs.update({"host1": FakeBmc("on"), "host2.example.com": FakeBmc("on")})
+    args = dict(CREDS, action="off", detect_own_bmc=False, power_wait=0,
+                hosted_engine_metadata=str(REFERENCE / "hosted-engine.metadata"),
+                bmcs=[{"name": "host1", "address": "192.0.2.1"}, {"name": "host2.example.com", "address": "192.0.2.2"}])
+    result = run(ipmi_fence.main, args, capsys)
+    assert result["rc"] == 1 and result["error_kind"] == "refused"
+    assert "refusing to fence host1 (192.0.2.1:623)" in result["msg"] and "host2" not in result["msg"]
+    assert bmcs["host1"].commands == [] and bmcs["host1"].logins == 0
+    checked = run(ipmi_fence.main, args, capsys, check_mode=True)
+    assert checked["rc"] == 1 and checked["error_kind"] == "refused"
+    forced = run(ipmi_fence.main, dict(args, force=True), capsys)
+    assert forced["rc"] == 0 and [entry["fenced"] for entry in forced["bmcs"]] == [True, True]
+    other = run(ipmi_fence.main, dict(args, bmcs=args["bmcs"][1:]), capsys)
+    assert other["rc"] == 0 and other["bmcs"][0]["fenced"] is True
+
+
+def test_fence_fails_before_acting_when_the_metadata_cannot_be_read(bmcs, capsys, tmp_path):
+    bmcs.update(h1=FakeBmc("on"))
+    result = run(ipmi_fence.main, dict(CREDS, bmcs=entries("h1"), action="reboot", detect_own_bmc=False,
+                                       hosted_engine_metadata=str(tmp_path / "missing")), capsys)
+    assert result["rc"] == 1 and result["msg"].startswith("hosted_engine_metadata: cannot read")
+    assert bmcs["h1"].logins == 0
