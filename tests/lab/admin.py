@@ -72,6 +72,7 @@ class Admin:
                 entry: dict[str, Any] = {
                     "name": host.name, "id": host.id, "status": host.status, "spm": host.spm, "power_on": host.power_on,
                     "network_ok": host.network_ok, "mgmt_bridge_ok": host.mgmt_bridge_ok, "responsive": host.responsive(now),
+                    "vdsm_hung": host.vdsm_hung, "vdsm_restarts": host.vdsm_restarts,
                     "fence_state": host.fence_state, "power_log": [[round(t, 3), a] for t, a in host.power_log],
                     "status_log": list(host.status_log),
                     "vms": sum(1 for vm in model.vms_on(host.id) if vm.status != "down"),

@@ -111,8 +111,11 @@ class HaMonitor:
                 host.fence_state = "skipped_startup"
                 return
             if features.soft_fence and host.power_on and host.network_ok:
+                # SSH soft fence: restart vdsm, then wait (at most the soft fence time) for the host to come up
                 host.fence_state = "soft"
                 host.fence_due = now + timing.soft_fence
+                if host.ssh_reachable(now):
+                    host.restart_vdsm()
                 return
             host.fence_state = "power_pending"
         if state == "soft":

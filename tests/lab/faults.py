@@ -9,7 +9,8 @@ from typing import Any, Optional
 from tests.lab.engine import Engine
 from tests.lab.model import Host, StorageDomain
 
-HOST_FAULTS = ("host_power_loss", "host_network_cut", "mgmt_bridge_down", "bmc_unreachable", "bmc_wrong_password", "bmc_stuck_power")
+HOST_FAULTS = ("host_power_loss", "host_network_cut", "mgmt_bridge_down", "vdsm_hung", "bmc_unreachable", "bmc_wrong_password",
+               "bmc_stuck_power")
 AGENT_FAULTS = ("stale_metadata", "agent_stopped")
 ENGINE_FAULTS = ("engine_vm_crash", "engine_api_down", "engine_api_slow", "engine_api_500")
 KINDS = HOST_FAULTS + AGENT_FAULTS + ENGINE_FAULTS + ("storage_domain_down",)
@@ -68,6 +69,9 @@ class Faults:
                 host.network_ok = False
             elif kind == "mgmt_bridge_down":
                 host.mgmt_bridge_ok = False
+            elif kind == "vdsm_hung":
+                host.vdsm_hung = True
+                host.vdsm_hang_persistent = str(value).lower() in ("persistent", "true", "1")
             elif kind == "stale_metadata":
                 host.he_metadata_stale = True
             elif kind == "agent_stopped":
@@ -130,6 +134,9 @@ class Faults:
                 host.network_ok = True
             elif kind == "mgmt_bridge_down" and host is not None:
                 host.mgmt_bridge_ok = True
+            elif kind == "vdsm_hung" and host is not None:
+                host.vdsm_hung = False
+                host.vdsm_hang_persistent = False
             elif kind == "stale_metadata" and host is not None:
                 host.he_metadata_stale = False
             elif kind == "agent_stopped" and host is not None:

@@ -99,6 +99,11 @@ class Host(Cached):
     power_on: bool = True
     network_ok: bool = True
     mgmt_bridge_ok: bool = True
+    # vdsm hung: the host answers SSH but not the engine; a vdsm restart (soft fence) cures it unless persistent,
+    # a reboot always does
+    vdsm_hung: bool = False
+    vdsm_hang_persistent: bool = False
+    vdsm_restarts: int = 0
     booted_at: float = -3600.0
     boot_seconds: float = 60.0
     power_log: list[tuple[float, str]] = field(default_factory=list)
@@ -133,7 +138,17 @@ class Host(Cached):
 
     def responsive(self, now: float) -> bool:
         """Can the engine reach vdsm on this host (power, network, management bridge, booted)?"""
+        return self.ssh_reachable(now) and not self.vdsm_hung
+
+    def ssh_reachable(self, now: float) -> bool:
+        """Can the engine open an SSH session to the host (its management address; soft fencing)?"""
         return self.power_on and self.network_ok and self.mgmt_bridge_ok and now >= self.booted_at + self.boot_seconds
+
+    def restart_vdsm(self) -> None:
+        """``systemctl restart vdsmd`` over SSH, as the engine's soft fence does."""
+        self.vdsm_restarts += 1
+        if not self.vdsm_hang_persistent:
+            self.vdsm_hung = False
 
     def storage_lease_alive(self, now: float) -> bool:
         """The host renews its storage lease while powered, booted and on the storage network."""

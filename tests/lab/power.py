@@ -30,6 +30,10 @@ def apply_power(host: Host, action: str, now: float) -> str:
     """Switch the machine; returns the resulting state ('on' | 'off')."""
     host.power_log.append((now, action))
     del host.power_log[:-50]
+    if action in ("off", "soft", "cycle", "reset"):
+        # vdsm starts afresh with the next boot
+        host.vdsm_hung = False
+        host.vdsm_hang_persistent = False
     if action in ("off", "soft"):
         host.power_on = False
     elif action == "on":
