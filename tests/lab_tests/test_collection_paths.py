@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import ovirtsdk4
@@ -11,8 +15,10 @@ import pytest
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.diff import DifferenceTracker
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.fencing_policy import POLICY_FIELDS, apply_fencing_policy
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.snapshot import cluster_snapshot
+from tests.lab.testing import LabHandle
 
 pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parents[2]
 
 FLIPPED = {"enabled": False, "skip_if_sd_active": True, "skip_if_connectivity_broken": True, "connectivity_broken_threshold": 80,
            "skip_if_gluster_bricks_up": True, "skip_if_gluster_quorum_not_met": True, "ha_reservation": True}
@@ -64,3 +70,23 @@ def test_cluster_snapshot_counts_inlined_fence_agents(lab_connection: ovirtsdk4.
     snapshot = cluster_snapshot(lab_connection.system_service(), "Default")
     counts = {h["name"]: h["power_management"]["fence_agents"] for h in snapshot["hosts"]}
     assert counts == {"host01": 1, "host02": 1, "host03": 1, "host04": 1}
+
+
+def test_cluster_info_module_reports_fence_agent_counts(lab: LabHandle, tmp_path: Path) -> None:
+    """The same through ansible-playbook and the cluster_info module (connection from the environment, as docs/lab.md shows)."""
+    playbook = tmp_path / "cluster_info.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - ovirt_ha.core.cluster_info:\n        cluster: Default\n      register: snap\n"
+        "    - ansible.builtin.copy:\n        content: '{{ snap | to_json }}'\n        dest: " + str(tmp_path / "out.json") + "\n        mode: '0600'\n")
+    engine = lab.info["engine"]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+               OVIRT_URL=engine["url"], OVIRT_USERNAME=engine["username"], OVIRT_PASSWORD=engine["password"],
+               OVIRT_CAFILE=engine["ca_file"])
+    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", str(playbook),
+               "-e", "ansible_python_interpreter=" + str(ROOT / ".venv" / "bin" / "python")]
+    done = subprocess.run(command, env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    snap = json.loads((tmp_path / "out.json").read_text())
+    assert [h["power_management"]["fence_agents"] for h in snap["hosts"]] == [1, 1, 1, 1]
+    assert snap["cluster"]["ha_reservation"] is False
