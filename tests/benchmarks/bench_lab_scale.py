@@ -4,8 +4,9 @@
 
 Reports, for each size: `up` time, the time of vms_service().list() (first call and steady state) and of
 hosts_service().list(all_content=True) through the real ovirtsdk4, the server-side time of the same requests
-(raw HTTP, no SDK parsing), the lab server's resident memory, its CPU use while idle (engine + every BMC, sampled
-over IDLE_SECONDS once the XML cache is warm) and the time `ipmitool chassis power status` takes against the last BMC.  Everything talks to 127.0.0.1 only; every
+(raw HTTP, no SDK parsing), the lab server's resident memory, its CPU use while idle (engine + every BMC,
+sampled over IDLE_SECONDS once the XML cache is warm) and the time `ipmitool chassis power status` takes
+against the last BMC.  Everything talks to 127.0.0.1 only; every
 loop is bounded.
 """
 

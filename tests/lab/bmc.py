@@ -252,8 +252,8 @@ class _SignallingQueue(collections.deque):  # type: ignore[type-arg]
         super().__init__()
         self.arrived = arrived
 
-    def append(self, item: Any) -> None:
-        super().append(item)
+    def append(self, x: Any) -> None:
+        super().append(x)
         self.arrived.set()
 
 
