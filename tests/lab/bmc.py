@@ -240,7 +240,7 @@ class _LabBmc(pyghmi_bmc.Bmc):
         return _CC_OK
 
 
-class _SignallingQueue(collections.deque):  # type: ignore[type-arg]
+class _SignallingQueue(collections.deque):
     """pyghmi's session queue, waking the fleet's dispatcher on every packet its I/O thread queues.
 
     pyghmi's own event loop (``Session.wait_for_rsp``) waits with a timeout on each call and, with a
