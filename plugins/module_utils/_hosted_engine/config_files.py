@@ -188,9 +188,20 @@ def _answers_conf(params: t.Mapping[str, t.Any], text: str | None, existed: bool
         before = answers.masked(secrets) if text is not None else (_UNREADABLE if existed else "")
     except ParseError:
         answers, before = AnswerFile(), _UNREADABLE
-    for key, value in list(params["values"].items()) + list(secrets.items()):
-        answers.set(str(key), value, section)
+    for key, value in params["values"].items():
+        _set_answer(answers, section, "answers_conf.values", str(key), value, secret=False)
+    for key, value in secrets.items():
+        _set_answer(answers, section, "answers_conf.secret_values", str(key), value, secret=True)
     return Rendered(answers.render().encode("utf-8"), before, answers.masked(secrets))
+
+
+def _set_answer(answers: AnswerFile, section: str, where: str, key: str, value: t.Any, secret: bool) -> None:
+    """Set one answer; an invalid one fails naming its option path, and never quotes a secret value."""
+    try:
+        answers.set(key, value, section)
+    except ConfigError as exc:
+        raise ConfigError("{0}.{1}".format(where, key), exc.expected,
+                          None if secret and exc.got != key else exc.got) from None
 
 
 def _vm_conf(params: t.Mapping[str, t.Any], text: str | None, existed: bool) -> Rendered:

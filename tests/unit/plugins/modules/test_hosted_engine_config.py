@@ -190,3 +190,21 @@ def test_world_readable_mode_refused_for_a_file_with_a_secret(tmp_path, capsys, 
 def test_modes_accepted(tmp_path, capsys, kind, args):
     code, out = run({"root": str(tmp_path), kind: args}, capsys)
     assert code == 0, out
+
+
+def test_invalid_secret_value_is_not_echoed_in_the_error(tmp_path, capsys):
+    # Ansible masks the exact no_log value; the repr of a value with a newline differs from it and slipped through
+    secret = "line1\nTop-Secret-5"
+    code, out = run({"root": str(tmp_path), "answers_conf": dict(
+        FILE, values={"A/b": "x"}, secret_values={"OVEHOSTED_STORAGE/iSCSIPortalPassword": secret})}, capsys)
+    assert code == 1 and out["field"] == "answers_conf.secret_values.OVEHOSTED_STORAGE/iSCSIPortalPassword"
+    assert out["msg"].startswith(out["field"] + ": expected a value on one line")
+    assert "Top-Secret-5" not in json.dumps(out)
+    assert not (tmp_path / "etc").exists()
+
+
+def test_invalid_plain_value_names_its_key_and_shows_the_value(tmp_path, capsys):
+    code, out = run({"root": str(tmp_path), "answers_conf": dict(FILE, values={"OVEHOSTED_VM/vmMemSizeMB": 1.5})},
+                    capsys)
+    assert code == 1 and out["field"] == "answers_conf.values.OVEHOSTED_VM/vmMemSizeMB"
+    assert out["msg"].endswith("got 1.5")
