@@ -12,7 +12,10 @@ up_args=${LAB_UP_ARGS:---hosts 4 --vms 20 --hosted-engine --time-scale 20}
 cleanup() { (cd "$tree" && "$py" -m tests.lab down --state-dir "$state") >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-targets=$(find "$tree/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' 2>/dev/null | wc -l)
+targets=0
+if [ -d "$tree/tests/integration/targets" ]; then
+  targets=$(find "$tree/tests/integration/targets" -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' | wc -l)
+fi
 if [ "$targets" -eq 0 ]; then
   echo "integration: no ansible-test targets yet"
 else
@@ -23,7 +26,7 @@ fi
 
 suites=()
 for d in tests/lab_tests tests/playbook_tests; do
-  [ -d "$top/$d" ] && suites+=("$d")
+  if [ -d "$top/$d" ]; then suites+=("$d"); fi
 done
 if [ "${#suites[@]}" -gt 0 ]; then
   cleanup

@@ -38,7 +38,8 @@ case "$name" in
   units)       n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n unit tests passed" ;;
   changelog)   n=$(ls "$top"/changelogs/fragments/*.y*ml 2>/dev/null | wc -l); what="$n fragments linted" ;;
   docs-lint)   n=$(ls "$top"/plugins/modules/*.py 2>/dev/null | wc -l); what="docs of $n modules linted" ;;
-  integration) n=$(count "^Running [a-z0-9_]+ integration test role"); what="$n integration targets" ;;
+  integration) t=$(count "^Running [a-z0-9_]+ integration test role"); p=$(last_num "[0-9]+ passed"); p=${p:-0}
+               n=$((t + p)); what="$t ansible-test targets, $p lab tests (SDK, IPMI, playbooks) passed" ;;
   molecule)    n=$(count "^molecule: scenario .* passed"); what="$n molecule scenarios" ;;
   ee)          n=1; what="execution environment context built" ;;
   package)     n=$(grep -cE "^ovirt_ha\.core\." "$log" || true); what="tarball built, installed offline, $n modules listed" ;;
