@@ -32,8 +32,8 @@ secs=$(( $(date +%s) - start ))
 count() { grep -cE "$1" "$log" || true; }
 last_num() { grep -oE "$1" "$log" | tail -n 1 | grep -oE '[0-9]+' | head -n 1; }
 case "$name" in
-  sanity)      n=$(count "^Running sanity test '"); what="$n sanity tests" ;;
-  lint)        n=$(last_num "on [0-9]+ files"); n=${n:-0}; what="ansible-lint on $n files, yamllint clean" ;;
+  sanity)      n=$(count "^Running sanity test "); what="$n sanity tests" ;;
+  lint)        n=$(last_num "in [0-9]+ files processed"); n=${n:-0}; what="ansible-lint on $n files, yamllint clean" ;;
   mypy)        n=$(last_num "in [0-9]+ source files"); n=${n:-0}; what="$n source files type-checked" ;;
   units)       n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n unit tests passed" ;;
   changelog)   n=$(ls "$top"/changelogs/fragments/*.y*ml 2>/dev/null | wc -l); what="$n fragments linted" ;;
