@@ -21,6 +21,8 @@ from .validators import check_uuid
 Device = t.Dict[str, t.Any]  # values: str or a nested Device
 _KEY = re.compile(r"\A[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _FORBIDDEN_IN_DEVICE = set("{},\n\r")
+# vdsm nests two levels (devices={...,address:{...}}); a deeper file is damaged, and must not exhaust the stack.
+_MAX_DEPTH = 8
 
 
 def parse_device(text: str, source: str = "vm.conf", number: int = 0) -> Device:
@@ -31,7 +33,9 @@ def parse_device(text: str, source: str = "vm.conf", number: int = 0) -> Device:
     return value
 
 
-def _parse_map(text: str, start: int, source: str, number: int) -> tuple[Device, int]:
+def _parse_map(text: str, start: int, source: str, number: int, depth: int = 1) -> tuple[Device, int]:
+    if depth > _MAX_DEPTH:
+        raise ParseError(source, number, "braces nested deeper than {0} levels".format(_MAX_DEPTH))
     position = _skip_spaces(text, start)
     if position >= len(text) or text[position] != "{":
         raise ParseError(source, number, "expected an opening brace at column " + str(position + 1))
@@ -51,7 +55,7 @@ def _parse_map(text: str, start: int, source: str, number: int) -> tuple[Device,
             raise ParseError(source, number, "bad key {0!r}".format(key))
         position = _skip_spaces(text, colon + 1)
         if position < len(text) and text[position] == "{":
-            nested, position = _parse_map(text, position, source, number)
+            nested, position = _parse_map(text, position, source, number, depth + 1)
             result[key] = nested
         else:
             end = position

@@ -89,3 +89,9 @@ def test_round_trip_property(devices, extra):
     assert again.devices() == devices
     assert again.xml() == "<domain>é</domain>"
     assert {k: v for k, v in again.params().items() if k != "xmlBase64"} == params
+
+
+def test_deeply_nested_braces_are_a_parse_error_not_a_stack_overflow() -> None:
+    line = "devices=" + "{a:" * 5000 + "x" + "}" * 5000
+    with pytest.raises(ParseError, match="nested deeper"):
+        VmConf.parse("vmId=1\n" + line + "\n")
