@@ -157,6 +157,18 @@ def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted
     raise LabError(f"the lab did not answer within {timeout:.0f} s; see {state_dir}/lab.log")
 
 
+def _signal_group_and_wait(pid: int, signum: int) -> bool:
+    """Send ``signum`` to the lab's process group; True once no member is left (waits DOWN_TIMEOUT at most)."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + DOWN_TIMEOUT
+    while _group_members(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _group_members(pid)
+
+
 def down(state_dir: str = DEFAULT_STATE_DIR) -> bool:
     """Stop every process `up` started (its process group); True if something was running."""
     state_dir = os.path.abspath(state_dir)
@@ -171,22 +183,7 @@ def down(state_dir: str = DEFAULT_STATE_DIR) -> bool:
         return False
     members = _ours(pid, state_dir)
     if members:
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + DOWN_TIMEOUT
-        while _group_members(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _group_members(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + DOWN_TIMEOUT
-            while _group_members(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        if _group_members(pid):
+        if not _signal_group_and_wait(pid, signal.SIGTERM) and not _signal_group_and_wait(pid, signal.SIGKILL):
             raise LabError(f"processes of lab group {pid} survived SIGKILL")
     for name in ("lab.pid",):
         try:

@@ -38,6 +38,16 @@ def _past_startup(lab: LabHandle, margin: float = 200.0) -> None:
     lab.step(max(margin, 300.0 + margin - now))
 
 
+def _skip_fencing_while_lease_alive(lab: LabHandle, conn: ovirtsdk4.Connection) -> ovirtsdk4.services.ClusterService:
+    """Past start-up, fencing policy "skip if storage lease active", no soft fence: the set-up of the lease tests."""
+    _past_startup(lab, margin=10.0)
+    clusters = conn.system_service().clusters_service()
+    cluster = clusters.cluster_service(clusters.list()[0].id)
+    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True, skip_if_sd_active=t.SkipIfSdActive(enabled=True))))
+    lab.engine_ha(soft_fence=False)
+    return cluster
+
+
 def _host(conn: ovirtsdk4.Connection, name: str) -> ovirtsdk4.services.HostService:
     hosts = conn.system_service().hosts_service()
     return hosts.host_service(hosts.list(search=f"name={name}")[0].id)
@@ -144,11 +154,7 @@ def test_fencing_disabled_by_cluster_policy(ha_lab: LabHandle, conn: ovirtsdk4.C
 
 
 def test_skip_if_storage_lease_alive(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
-    _past_startup(ha_lab, margin=10.0)
-    clusters = conn.system_service().clusters_service()
-    cluster = clusters.cluster_service(clusters.list()[0].id)
-    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True, skip_if_sd_active=t.SkipIfSdActive(enabled=True))))
-    ha_lab.engine_ha(soft_fence=False)
+    cluster = _skip_fencing_while_lease_alive(ha_lab, conn)
     try:
         since = last_event_index(conn)
         ha_lab.fault("mgmt_bridge_down", "host04")
@@ -316,11 +322,7 @@ def test_host_without_power_management_is_not_fenced(ha_lab: LabHandle, conn: ov
 
 def test_skip_if_sd_active_counts_a_recent_lease_renewal(ha_lab: LabHandle, conn: ovirtsdk4.Connection) -> None:
     """A host that lost power renewed its lease less than 80 s before the fence decision: the engine skips fencing."""
-    _past_startup(ha_lab, margin=10.0)
-    clusters = conn.system_service().clusters_service()
-    cluster = clusters.cluster_service(clusters.list()[0].id)
-    cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(enabled=True, skip_if_sd_active=t.SkipIfSdActive(enabled=True))))
-    ha_lab.engine_ha(soft_fence=False)
+    cluster = _skip_fencing_while_lease_alive(ha_lab, conn)
     try:
         since = last_event_index(conn)
         ha_lab.fault("host_power_loss", "host04")
