@@ -25,6 +25,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="stop watching after this long")
     parser.add_argument("--until-host-up", help="stop early once this host is up again and no HA VM is down")
+    parser.add_argument("--until-event", default="", help="stop early once an event with one of these codes (comma-separated) appears")
     args = parser.parse_args()
     conn = sdk.Connection(url=os.environ["OVIRT_URL"], username=os.environ["OVIRT_USERNAME"],
                           password=os.environ["OVIRT_PASSWORD"], ca_file=os.environ["OVIRT_CAFILE"], timeout=10)
@@ -32,6 +33,7 @@ def main() -> int:
         system = conn.system_service()
         host_names = {h.id[:8]: h.name for h in system.hosts_service().list()}
         seen_events = {e.id for e in system.events_service().list(max=200)}
+        stop_codes = {int(code) for code in args.until_event.split(",") if code.strip()}
         before = _states(system)
         start = time.monotonic()
         deadline = start + args.seconds
@@ -49,6 +51,9 @@ def main() -> int:
                 if event.id not in seen_events:
                     seen_events.add(event.id)
                     print(f"{stamp}   event {event.code}: {event.description}")
+                    if event.code in stop_codes:
+                        print(f"{stamp} the engine has decided (event {event.code})")
+                        return 0
             before = now
             if args.until_host_up and now.get(f"host {args.until_host_up}") == "up" and not any(
                     k.startswith("HA vm") and not v.startswith("up") for k, v in now.items()):

@@ -127,3 +127,52 @@ def test_configure_fencing_stops_before_storing_a_password_the_bmc_refuses(lab: 
         assert cluster.fencing_policy.skip_if_connectivity_broken.threshold != 60
     finally:
         connection.close()
+
+
+@pytest.fixture()
+def stepped_lab(tmp_path: Path) -> Iterator[LabHandle]:
+    """A lab on a virtual clock whose engine may fence (start-up window over) but has power fencing switched off."""
+    with running_lab(str(tmp_path / "lab"), hosts=3, vms=6, virtual_clock=True, engine_uptime=600) as handle:
+        handle.engine_ha(power_fence=False, soft_fence=False)
+        yield handle
+
+
+def ha_vms_on(lab: LabHandle, host_name: str) -> list[str]:
+    connection = lab.connection()
+    try:
+        system = connection.system_service()
+        host = system.hosts_service().list(search=f"name={host_name}")[0]
+        return sorted(v.name for v in system.vms_service().list(search=f"host={host_name}")
+                      if v.high_availability.enabled and v.host is not None and v.host.id == host.id)
+    finally:
+        connection.close()
+
+
+def test_fence_host_refuses_a_host_the_engine_sees_up(stepped_lab: LabHandle) -> None:
+    done = run(stepped_lab, "fence_host.yml", "-e", "ovirt_ha_fence_host=host02")
+    assert done.returncode != 0
+    assert "refusing to fence host02: the engine reports it as up" in done.stdout
+    assert stepped_lab.host_state("host02")["power_on"] is True
+
+
+def test_fence_host_fences_over_ipmi_then_the_engine_restarts_the_ha_vms(stepped_lab: LabHandle) -> None:
+    stranded = ha_vms_on(stepped_lab, "host02")
+    assert stranded, "the lab should place HA VMs on host02"
+    stepped_lab.fault("host_network_cut", "host02")  # host still powered: the dangerous case for a restart
+    stepped_lab.step(200)
+    assert stepped_lab.host_state("host02")["status"] == "non_responsive"
+    assert stepped_lab.host_state("host02")["power_on"] is True
+
+    done = run(stepped_lab, "fence_host.yml", "-e", "ovirt_ha_fence_host=host02", "-e", "ovirt_ha_power_on_after=false")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert stepped_lab.host_state("host02")["power_on"] is False
+    stepped_lab.step(120)
+    connection = stepped_lab.connection()
+    try:
+        vms = {v.name: v for v in connection.system_service().vms_service().list()}
+        for name in stranded:
+            assert vms[name].status.value == "up", name
+            assert vms[name].host is not None
+    finally:
+        connection.close()
+    assert not ha_vms_on(stepped_lab, "host02")
