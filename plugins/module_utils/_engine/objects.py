@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
-from .errors import EngineBadRequest, EngineNotFound, engine_call
+from .errors import EngineBadRequest, EngineError, EngineNotFound, engine_call
 
 
 def enum_value(value: Any) -> Optional[str]:
@@ -61,8 +61,10 @@ def list_hosts(system: Any, cluster: Optional[str] = None, *, all_content: bool 
     try:
         with engine_call("listing hosts", obj=what):
             return list(system.hosts_service().list(search=search, all_content=all_content or None, follow=follow))
-    except EngineBadRequest:
-        if not follow:
+    except EngineError as exc:
+        # Engines differ in how they refuse a link they cannot follow (400, 404, or 500 from the link follower);
+        # auth failures, timeouts and an unreachable engine are not that, and stay failures.
+        if not follow or not (isinstance(exc, (EngineBadRequest, EngineNotFound)) or exc.code in (400, 404, 500)):
             raise
     # An engine that cannot follow the link: the caller reads the linked objects itself.
     with engine_call("listing hosts", obj=what):

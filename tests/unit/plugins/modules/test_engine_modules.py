@@ -1,6 +1,7 @@
 """Module-level tests: real ovirtsdk4.types in a fake engine, assertions on the exit JSON."""
 from __future__ import annotations
 
+import ovirtsdk4 as sdk
 import pytest
 from ovirtsdk4 import types
 
@@ -188,6 +189,21 @@ def test_pm_update_password_always_is_reported(engine, capsys):
         {"type": "ipmilan", "address": "10.0.0.1", "password": "new-secret"}]}]}
     result = run_module(host_power_management.main, args, engine, capsys, diff=True)
     assert result["changed"] and "new-secret" not in repr(result)
+
+
+@pytest.mark.parametrize("code", [400, 404, 500])
+def test_power_management_reads_agents_itself_when_the_engine_cannot_follow_the_link(engine, capsys, code):
+    engine.follow_error = sdk.Error("cannot follow link agents", code=code)
+    args = {"hosts": [{"name": "host01", "enabled": True, "agents": [AGENT]}]}
+    result = run_module(host_power_management.main, args, engine, capsys, check_mode=True)
+    assert not result.get("failed"), result
+    assert ("GET", "hosts/%s/fenceagents" % engine.by_name(engine.hosts, "host01").id) in engine.requests
+
+
+def test_an_auth_failure_on_the_followed_list_is_not_mistaken_for_an_unfollowable_link(engine, capsys):
+    engine.follow_error = sdk.AuthError("token expired")
+    result = run_module(cluster_info.main, {"cluster": "Default"}, engine, capsys)
+    assert result["failed"] and result["error_type"] == "EngineAuthError"
 
 
 def test_pm_check_mode_and_without_inlined_agents(engine, capsys):

@@ -38,6 +38,7 @@ class FakeEngine:
         self.agents: Dict[str, List[Any]] = {}
         self.power: Dict[str, str] = {}
         self.inline_agents = True
+        self.follow_error: Optional[BaseException] = None  # raised by a list with follow=, as an engine may
         self.stuck_power = False  # BMC accepts power commands, power stays as it is
         self.fail_next: Optional[BaseException] = None
         self.fail_once: Dict[tuple, BaseException] = {}  # (method, path) -> error raised once
@@ -143,6 +144,8 @@ class Collection:
     def list(self, search: Optional[str] = None, follow: Optional[str] = None, all_content: Optional[bool] = None,
              **_kwargs: Any) -> List[Any]:
         self.e.record("GET", self.path)
+        if follow and self.e.follow_error is not None:
+            raise self.e.follow_error
         result = []
         for obj in self.table.values():
             if not _match(obj, search, dict(self.e.clusters, __hosts__=self.e.hosts)):
