@@ -3,11 +3,13 @@
 #  - building pycurl for ovirt-engine-sdk-python: gcc, libcurl/openssl/libxml2 headers
 #  - lab clients used as independent witnesses: ipmitool, fence-agents (fence_ipmilan)
 #  - molecule's systemd containers: podman, runc, openssh, uidmap
+#  - ansible-test's shellcheck sanity test (skipped without it)
 set -euo pipefail
 PACKAGES=(
   gcc python3-dev libcurl4-openssl-dev libssl-dev libxml2-dev
   ipmitool fence-agents openssh-client openssh-server
   podman runc uidmap slirp4netns fuse-overlayfs
+  shellcheck
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -7,7 +7,7 @@ tree=${1:?usage: run-integration.sh TEST_TREE}
 top=$(cd "$(dirname "$0")/.." && pwd)
 py="$top/.venv/bin/python"
 state="$tree/tests/output/lab"
-up_args=${LAB_UP_ARGS:---hosts 4 --vms 20 --hosted-engine --time-scale 20}
+read -r -a up_args <<< "${LAB_UP_ARGS:---hosts 4 --vms 20 --hosted-engine --time-scale 20}"
 
 cleanup() { (cd "$tree" && "$py" -m tests.lab down --state-dir "$state") >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -20,7 +20,7 @@ if [ "$targets" -eq 0 ]; then
   echo "integration: no ansible-test targets yet"
 else
   mkdir -p "$tree/tests/output"
-  (cd "$tree" && "$py" -m tests.lab up --state-dir "$state" $up_args)
+  (cd "$tree" && "$py" -m tests.lab up --state-dir "$state" "${up_args[@]}")
   (cd "$tree" && "$top/.venv/bin/ansible-test" integration --local --python 3.11 --color no)
 fi
 

@@ -36,8 +36,8 @@ case "$name" in
   lint)        n=$(last_num "in [0-9]+ files processed"); n=${n:-0}; what="ansible-lint on $n files, yamllint clean" ;;
   mypy)        n=$(last_num "in [0-9]+ source files"); n=${n:-0}; what="$n source files type-checked" ;;
   units)       n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n unit tests passed" ;;
-  changelog)   n=$(ls "$top"/changelogs/fragments/*.y*ml 2>/dev/null | wc -l); what="$n fragments linted" ;;
-  docs-lint)   n=$(ls "$top"/plugins/modules/*.py 2>/dev/null | wc -l); what="docs of $n modules linted" ;;
+  changelog)   n=$(find "$top/changelogs/fragments" -maxdepth 1 -name '*.y*ml' | wc -l); what="$n fragments linted" ;;
+  docs-lint)   n=$(find "$top/plugins/modules" -maxdepth 1 -name '*.py' | wc -l); what="docs of $n modules linted" ;;
   integration) t=$(count "^Running [a-z0-9_]+ integration test role"); p=$(last_num "[0-9]+ passed"); p=${p:-0}
                n=$((t + p)); what="$t ansible-test targets, $p lab tests (SDK, IPMI, playbooks) passed" ;;
   molecule)    n=$(count "^molecule: scenario .* passed"); what="$n molecule scenarios" ;;
