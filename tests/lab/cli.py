@@ -114,8 +114,12 @@ def _answers(info: dict[str, Any]) -> bool:
 
 
 def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted_engine: bool = False, time_scale: Optional[float] = None,
-       virtual_clock: bool = False, engine_uptime: float = 0.0, no_bmcs: bool = False, timeout: float = UP_TIMEOUT) -> dict[str, Any]:
-    """Start the lab server in its own process group; return lab.json once everything answers."""
+       virtual_clock: bool = False, engine_uptime: float = 0.0, no_bmcs: bool = False, timeout: float = UP_TIMEOUT,
+       owner_pid: Optional[int] = None) -> dict[str, Any]:
+    """Start the lab server in its own process group; return lab.json once everything answers.
+
+    With ``owner_pid`` the server also stops by itself once that process is gone (a test run that was killed).
+    """
     state_dir = os.path.abspath(state_dir)
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     info = read_info(state_dir)
@@ -136,6 +140,8 @@ def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted
         argv += ["--time-scale", str(time_scale)]
     if no_bmcs:
         argv.append("--no-bmcs")
+    if owner_pid:
+        argv += ["--owner-pid", str(owner_pid)]
     log = open(os.path.join(state_dir, "lab.log"), "ab")  # pylint: disable=consider-using-with
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -222,6 +228,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"lab up: {info['engine']['url']} admin {info['admin_url']}", flush=True)
         while not stopping:
             time.sleep(0.2)
+            if args.owner_pid and not _alive(args.owner_pid):
+                print(f"owner process {args.owner_pid} is gone; stopping", flush=True)
+                break
     finally:
         lab.stop()
     return 0
@@ -241,6 +250,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         group.add_argument("--virtual-clock", action="store_true", help="lab time moves only with `step`")
         cmd.add_argument("--engine-uptime", type=float, default=0.0, help="pretend the engine started this many seconds ago")
         cmd.add_argument("--no-bmcs", action="store_true", help="no BMC simulators; fencing switches power directly")
+        cmd.add_argument("--owner-pid", type=int, default=0, help="stop by itself once this process has exited")
     for name in ("status", "down"):
         sub.add_parser(name).add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     fault = sub.add_parser("fault")

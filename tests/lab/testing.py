@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from typing import Any, Iterator, Optional
 
@@ -68,6 +69,8 @@ def running_lab(state_dir: Optional[str] = None, **opts: Any) -> Iterator[LabHan
         if state_dir is None:
             state_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="lab-"))
         try:
+            # a test run killed before its clean-up must not leave the lab running
+            opts.setdefault("owner_pid", os.getpid())
             info = cli.up(state_dir, **opts)
             yield LabHandle(state_dir, info)
         finally:

@@ -95,3 +95,33 @@ def test_down_after_a_failing_test(tmp_path: pytest.TempPathFactory) -> None:
             seen.update(lab.info)
             raise AssertionError("a test failed")
     _assert_nothing_left(seen, int(str(seen["pid"])))
+
+
+def test_a_lab_whose_owner_was_killed_stops_by_itself(tmp_path) -> None:
+    """A test run killed before its clean-up (SIGKILL, CI time-out) must not leave the lab running."""
+    state = str(tmp_path / "lab")
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # pylint: disable=consider-using-with
+    try:
+        info = cli.up(state, hosts=1, vms=1, owner_pid=owner.pid)
+        assert _tcp_listening(info["ports"]["https"])
+    finally:
+        owner.kill()
+        owner.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while _running(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    try:
+        assert not _running(info["pid"])
+        assert not _tcp_listening(info["ports"]["https"])
+        assert not any(_udp_bound(port) for port in info["ports"]["bmc"])
+    finally:
+        cli.down(state)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (the server is this test's child, so it stays a zombie until reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
