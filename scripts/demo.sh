@@ -32,52 +32,22 @@ vms='{"ovirt_ha_vms": [{"name": "vm0002", "priority": 50}, {"name": "vm0004", "p
 play playbooks/configure_vm_ha.yml -e "$vms" --diff
 play playbooks/configure_vm_ha.yml -e "$vms" | grep -E "changed=" || true
 
-victim=$("$py" - "$state/lab.json" <<'PY'
-import json, sys, os
-import ovirtsdk4 as sdk
-conn = sdk.Connection(url=os.environ["OVIRT_URL"], username=os.environ["OVIRT_USERNAME"],
-                      password=os.environ["OVIRT_PASSWORD"], ca_file=os.environ["OVIRT_CAFILE"])
-try:
-    system = conn.system_service()
-    hosts = {h.id: h.name for h in system.hosts_service().list()}
-    count = {}
-    for vm in system.vms_service().list():
-        if vm.host is not None and vm.name != "HostedEngine" and vm.high_availability and vm.high_availability.enabled:
-            count[hosts[vm.host.id]] = count.get(hosts[vm.host.id], 0) + 1
-    he = [vm for vm in system.vms_service().list(search="name=HostedEngine")]
-    he_host = hosts.get(he[0].host.id) if he and he[0].host is not None else None
-    print(max((n for n in count if n != he_host), key=lambda n: count[n]))
-finally:
-    conn.close()
-PY
-)
+victim=$("$py" scripts/demo_engine.py pick-host)
 step "5. Fault: $victim loses power (python -m tests.lab fault host_power_loss $victim)"
 "$py" -m tests.lab fault host_power_loss "$victim" --state-dir "$state"
 
 step "6. The engine's reaction, as the SDK sees it"
 # 121: fenced and restarted; 9013/9014/9015: fencing skipped or disabled by the cluster fencing policy
-"$py" scripts/demo_watch.py --seconds 60 --until-event 121,9013,9014,9015
+"$py" scripts/demo_engine.py watch --seconds 60 --until-event 121,9013,9014,9015
 
-if "$py" - "$victim" <<'PY'
-import os, sys
-import ovirtsdk4 as sdk
-conn = sdk.Connection(url=os.environ["OVIRT_URL"], username=os.environ["OVIRT_USERNAME"],
-                      password=os.environ["OVIRT_PASSWORD"], ca_file=os.environ["OVIRT_CAFILE"])
-try:
-    host = conn.system_service().hosts_service().list(search="name=" + sys.argv[1])[0]
-    sys.exit(0 if host.status.value in ("non_responsive", "connecting") else 1)
-finally:
-    conn.close()
-PY
-then
+if "$py" scripts/demo_engine.py unreachable "$victim"; then
   step "7. The engine did not fence $victim (the fencing policy skipped it), so its HA VMs are stuck: fence it over IPMI"
   echo "   playbooks/fence_host.yml: engine must see it unreachable, another host up, BMC confirms OFF, then manual fence"
   play playbooks/fence_host.yml -e "ovirt_ha_fence_host=$victim" -e "ovirt_ha_he_metadata_path=$meta"
-  "$py" scripts/demo_watch.py --seconds 90 --until-host-up "$victim"
 else
   step "7. The engine fenced $victim itself; waiting for it and its HA VMs"
-  "$py" scripts/demo_watch.py --seconds 90 --until-host-up "$victim"
 fi
+"$py" scripts/demo_engine.py watch --seconds 90 --until-host-up "$victim"
 
 step "8. Health report after recovery (fails if anything is still wrong)"
 play playbooks/health_report.yml -e "ovirt_ha_he_metadata_path=$meta" -e ovirt_ha_fail_on_problems=true
