@@ -59,12 +59,12 @@ test: setup
 	@bash $(LAYER) molecule   $(MAKE) --no-print-directory molecule
 	@bash $(LAYER) ee         $(MAKE) --no-print-directory ee
 	@bash $(LAYER) package    $(MAKE) --no-print-directory package
-	@bash scripts/run-layer.sh --summary
+	@bash $(LAYER) --summary
 
 test-quick: setup
 	@bash $(LAYER) sanity $(MAKE) --no-print-directory sanity
 	@bash $(LAYER) units  $(MAKE) --no-print-directory units
-	@bash scripts/run-layer.sh --summary
+	@bash $(LAYER) --summary
 
 sanity: build-tree
 	cd $(TEST_TREE) && $(BIN)/ansible-test sanity --python 3.11 --color no $(if $(TEST),--test $(TEST),)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Integration layer: starts the lab for the ansible-test targets (setup_lab reuses it), runs every target
-# against it, and always takes the lab down again. Afterwards runs the pytest suites that drive the lab
-# through the real SDK, IPMI clients and ansible-playbook (tests/lab_tests, tests/playbook_tests).
+# Integration layer: starts the lab every ansible-test target shares (its shape is setup_lab's default, so a
+# target run alone gets the same lab), runs the targets, and always takes that lab down again.
+# Afterwards runs the pytest suites that drive their own labs through the real SDK, IPMI clients and
+# ansible-playbook (tests/lab_tests, tests/playbook_tests).
 set -euo pipefail
 tree=${1:?usage: run-integration.sh TEST_TREE}
 top=$(cd "$(dirname "$0")/.." && pwd)
 py="$top/.venv/bin/python"
 state="$tree/tests/output/lab"
-read -r -a up_args <<< "${LAB_UP_ARGS:---hosts 4 --vms 20 --hosted-engine --time-scale 20}"
 
 cleanup() { (cd "$tree" && "$py" -m tests.lab down --state-dir "$state") >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -19,6 +19,9 @@ fi
 if [ "$targets" -eq 0 ]; then
   echo "integration: no ansible-test targets yet"
 else
+  shape=$("$py" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["setup_lab_up_args"])' \
+    "$tree/tests/integration/targets/setup_lab/defaults/main.yml")
+  read -r -a up_args <<< "$shape"
   mkdir -p "$tree/tests/output"
   (cd "$tree" && "$py" -m tests.lab up --state-dir "$state" "${up_args[@]}")
   (cd "$tree" && "$top/.venv/bin/ansible-test" integration --local --python 3.11 --color no)
