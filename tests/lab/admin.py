@@ -60,7 +60,34 @@ class Admin:
             return 200, lab.engine.features.as_dict()
         if route == "/engine-ha" and method == "GET":
             return 200, lab.engine.features.as_dict()
+        if route == "/violations" and method == "GET":
+            with lab.model.lock:
+                return 200, {"violations": [v.as_dict() for v in lab.truth.violations]}
+        if route == "/journal" and method == "GET":
+            entries = lab.journal.since(int(payload.get("since", 0)))
+            return 200, {"entries": [e.as_dict() for e in entries], "next": entries[-1].index if entries else int(payload.get("since", 0))}
+        if route == "/truth" and method == "GET":
+            return 200, self.truth()
         return 404, {"error": f"no admin route {method} {path}"}
+
+    def truth(self) -> dict[str, Any]:
+        """Where each VM's qemu really runs and who holds each storage lease (beside the engine's view)."""
+        lab = self.lab
+        model = lab.model
+        with model.lock:
+            now = lab.clock.now()
+            truth = lab.truth
+            return {
+                "now": now,
+                "running": {model.vms[v].name: truth.names(hosts) for v, hosts in sorted(truth.running.items()) if v in model.vms},
+                "leases": [{"resource": lease.resource, "vm": model.vms[lease.resource.split(":", 1)[1]].name,
+                            "holder": model.hosts[lease.holder].name, "renewed": lease.renewed, "alive": truth.lease_alive(lease, now)}
+                           for lease in truth.leases.values()],
+                "hosts": {h.name: {"power_on": h.power_on, "network_ok": h.network_ok, "mgmt_bridge_ok": h.mgmt_bridge_ok,
+                                   "storage_lease_alive": h.storage_lease_alive(now), "reachable_by_engine": h.responsive(now)}
+                          for h in model.hosts.values()},
+                "violations": len(truth.violations),
+            }
 
     def state(self) -> dict[str, Any]:
         lab = self.lab
@@ -91,12 +118,14 @@ class Admin:
                 "hosts": hosts,
                 "vm_counts": dict(Counter(vm.status for vm in model.vms.values())),
                 "vms": [{"name": vm.name, "id": vm.id, "status": vm.status, "host": model.hosts[vm.host_id].name if vm.host_id else None,
+                         "running_on": lab.truth.names(lab.truth.hosts_of(vm)),
                          "ha": vm.ha_enabled, "priority": vm.ha_priority, "restart_attempts": vm.restart_attempts}
                         for vm in model.vms.values()] if small else None,
                 "hosted_engine_vm": {"status": he_vm.status, "host": model.hosts[he_vm.host_id].name if he_vm.host_id else None}
                 if he_vm else None,
                 "storage_domains": [{"name": sd.name, "id": sd.id, "status": sd.status} for sd in model.storage_domains.values()],
                 "faults": lab.faults.describe(),
+                "violations": len(lab.truth.violations),
                 "engine_ha": lab.engine.features.as_dict(),
                 "events": len(model.events),
                 "cache_warm": lab.cache_warm,

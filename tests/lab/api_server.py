@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import ovirtsdk4.types as t
 
+from tests.lab.actors import Actor, acting
 from tests.lab.api_common import Request, Response, fault_response, parse_query
 from tests.lab.api_xml import API, write
 from tests.lab.errors import ApiError
@@ -133,15 +134,26 @@ class EngineHandler(_Base):
             return Response(200, b"DB Up!Welcome to Health Status!", "text/html")
         if not path.startswith(API):
             return Response(404, b"")
-        if not lab.sso.authorized(self.headers.get("Authorization")):
+        user = lab.sso.user_of(self.headers.get("Authorization"))
+        if user is None:
             return Response(401, b"", "text/html", {"WWW-Authenticate": 'Bearer realm="RESTAPI"'})
         if lab.faults.api.error_500:
             return Response(500, write(t.Fault(reason="Operation Failed", detail="Internal Server Error")))
         request = Request(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)
         try:
-            return lab.api.handle(request)
+            with acting(Actor("api", user, f"{method} {readable_path(lab.model, path[len(API):]) or '/'}")):
+                return lab.api.handle(request)
         except ApiError as error:
             return fault_response(error)
+
+
+def readable_path(model: Any, path: str) -> str:
+    """The request path with object ids replaced by names (for violations and the journal)."""
+    parts = []
+    for part in path.split("/"):
+        obj = model.hosts.get(part) or model.vms.get(part) or model.clusters.get(part) or model.storage_domains.get(part)
+        parts.append(obj.name if obj is not None else part)
+    return "/".join(parts)
 
 
 def query_bytes(query: dict[str, str]) -> bytes:
@@ -155,8 +167,9 @@ class AdminHandler(_Base):
         lab = self.server.app  # type: ignore[attr-defined]
         try:
             body = self._body()
-            payload = json.loads(body) if body.strip() else {}
-            status, result = lab.admin(method, urlsplit(self.path).path.rstrip("/"), payload)
+            split = urlsplit(self.path)
+            payload = json.loads(body) if body.strip() else dict(parse_query(split.query))
+            status, result = lab.admin(method, split.path.rstrip("/"), payload)
         except (ValueError, KeyError, TypeError) as exc:
             status, result = 400, {"error": str(exc)}
         self.send(Response(status, json.dumps(result, indent=1, sort_keys=True).encode("utf-8"), "application/json"))

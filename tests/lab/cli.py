@@ -207,6 +207,10 @@ def status(state_dir: str = DEFAULT_STATE_DIR) -> Optional[dict[str, Any]]:
     return state
 
 
+def format_violation(violation: dict[str, Any]) -> str:
+    return f"[{violation['time']:8.1f}] {violation['kind']}: {violation['detail']} (caused by {violation['caused_by']})"
+
+
 def serve(args: argparse.Namespace) -> int:
     from tests.lab.files import write_all  # pylint: disable=import-outside-toplevel
     from tests.lab.server import LabOptions, LabServer  # pylint: disable=import-outside-toplevel
@@ -251,7 +255,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         cmd.add_argument("--engine-uptime", type=float, default=0.0, help="pretend the engine started this many seconds ago")
         cmd.add_argument("--no-bmcs", action="store_true", help="no BMC simulators; fencing switches power directly")
         cmd.add_argument("--owner-pid", type=int, default=0, help="stop by itself once this process has exited")
-    for name in ("status", "down"):
+    for name in ("status", "down", "violations", "journal"):
         sub.add_parser(name).add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     fault = sub.add_parser("fault")
     fault.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
@@ -268,7 +272,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return serve(args)
         if args.command == "up":
             info = up(args.state_dir, args.hosts, args.vms, args.hosted_engine, args.time_scale, args.virtual_clock, args.engine_uptime,
-                      args.no_bmcs)
+                      args.no_bmcs, owner_pid=args.owner_pid or None)
             print(f"lab up (pid {info['pid']}): {info['engine']['url']}\n  source {os.path.abspath(args.state_dir)}/lab.env\n"
                   f"  inventory {os.path.abspath(args.state_dir)}/inventory.yml")
             return 0
@@ -283,6 +287,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not current:
             print("no lab is running", file=sys.stderr)
             return 1
+        if args.command == "violations":
+            found = admin_call(current["admin_url"], "GET", "/violations")["violations"]
+            for violation in found:
+                print(format_violation(violation))
+            print(f"{len(found)} violation(s)" if found else "no violations")
+            return 1 if found else 0
+        if args.command == "journal":
+            for entry in admin_call(current["admin_url"], "GET", "/journal")["entries"]:
+                print(entry["line"])
+            return 0
         if args.command == "step":
             print(json.dumps(admin_call(current["admin_url"], "POST", "/clock/step", {"seconds": args.seconds})))
             return 0

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from tests.lab import actors
 from tests.lab.clock import Clock
-from tests.lab.errors import conflict
+from tests.lab.errors import ApiError, conflict
 from tests.lab.model import Host, Model, Vm
+from tests.lab.truth import Truth
 
 RUNNING_VM = ("up", "powering_up", "powering_down", "migrating", "reboot_in_progress", "paused", "wait_for_launch", "unknown",
               "not_responding")
 QUICK_SECONDS = 2.0
+# vdsm and the host's own processes: not schedulable for VMs (max_scheduling_memory = memory - this)
+HOST_RESERVED_MEMORY = 8 * 1024 ** 3
+VM_UNKNOWN_RUN = "Cannot run VM because the VM is in Unknown status."
 
 
 @dataclass
@@ -54,6 +59,12 @@ class Timing:
     ha_retries: int = 10
     ha_long_retry: float = 1800.0
     lease_expiry: float = 80.0
+    # the engine's wait after the last storage lease renewal before it fences with skip-if-SD-active
+    sd_active_wait: float = 90.0
+    # VMs with a lease on a non-responsive host: first restart try after ~10 host refreshes, then every 100
+    lease_first_try: float = 20.0
+    lease_retry: float = 200.0
+    priority_wait: float = 600.0
     quick: float = QUICK_SECONDS
     extra: dict[str, float] = field(default_factory=dict)
 
@@ -61,9 +72,10 @@ class Timing:
 class Engine:
     """Owns the model's rules.  Methods expect ``model.lock`` to be held."""
 
-    def __init__(self, model: Model, clock: Clock, features: Optional[Features] = None) -> None:
+    def __init__(self, model: Model, clock: Clock, truth: Truth, features: Optional[Features] = None) -> None:
         self.model = model
         self.clock = clock
+        self.truth = truth
         self.features = features or Features()
         self.timing = Timing(quick=0.0 if clock.virtual else QUICK_SECONDS)
         self.pending: set[Any] = set()
@@ -99,8 +111,13 @@ class Engine:
         return [h for h in self.model.hosts.values()
                 if h.cluster_id == cluster_id and h.status == "up" and h.id != exclude and h.responsive(self.now())]
 
+    def free_memory(self, host: Host) -> int:
+        """What the scheduler's memory filter sees: the host's schedulable memory minus the VMs the engine has on it."""
+        used = sum(vm.memory for vm in self.model.vms_on(host.id) if vm.status != "down")
+        return host.memory - HOST_RESERVED_MEMORY - used
+
     def pick_host(self, vm: Vm, exclude: Optional[str] = None) -> Optional[Host]:
-        candidates = self.up_hosts(vm.cluster_id, exclude)
+        candidates = [h for h in self.up_hosts(vm.cluster_id, exclude) if self.free_memory(h) >= vm.memory]
         if vm.placement_hosts:
             preferred = [h for h in candidates if h.id in vm.placement_hosts]
             if preferred or vm.affinity == "pinned":
@@ -112,6 +129,23 @@ class Engine:
             if other.host_id in load and other.status != "down":
                 load[other.host_id] += 1
         return min(candidates, key=lambda h: (load[h.id], h.name))
+
+    def no_host_message(self, vm: Vm, exclude: Optional[str] = None) -> str:
+        """The engine's scheduling error: which filter rejected which host."""
+        lines = []
+        for host in sorted(self.model.hosts.values(), key=lambda h: h.name):
+            if host.cluster_id != vm.cluster_id or host.id == exclude:
+                continue
+            if host.status != "up" or not host.responsive(self.now()):
+                continue
+            if vm.placement_hosts and vm.affinity == "pinned" and host.id not in vm.placement_hosts:
+                lines.append(f"The host {host.name} did not satisfy internal filter PinToHost because it is not the host the VM is pinned to.")
+            elif self.free_memory(host) < vm.memory:
+                lines.append(f"The host {host.name} did not satisfy internal filter Memory because its available memory is too low "
+                             f"({max(0, self.free_memory(host)) // 1024 ** 2} MB) to run the VM.")
+        if not lines:
+            return "Cannot run VM. There are no available running Hosts in the Host Cluster."
+        return "Cannot run VM. There is no host that satisfies current scheduling constraints. See below for details:, " + ", ".join(lines)
 
     def vm_down(self, vm: Vm, error: bool, reason: str = "") -> None:
         """The VM stopped; with ``error`` an HA VM is queued for restart (events 119 and 9602)."""
@@ -132,17 +166,23 @@ class Engine:
                 self.event(9602, "error", f"Highly Available VM {vm.name} failed. It will be restarted automatically.", host, vm)
                 vm.restart_attempts = 0
                 vm.restart_due = self.now()
+                vm.restart_queued = self.now()
                 self.restart_queue.add(vm)
         else:
             vm.restart_due = None
 
-    def run_vm(self, vm: Vm, host: Host) -> None:
+    def run_vm(self, vm: Vm, host: Host) -> Optional[str]:
+        """vdsm creates the VM on ``host``; returns vdsm's error when qemu could not start (a lease held elsewhere)."""
+        error = self.truth.start(vm, host, actors.current())
+        if error is not None:
+            return error
         vm.host_id = host.id
         vm.start_time = self.now()
         vm.down_with_error = False
         vm.restart_due = None
         vm.stop_reason = ""
         self.schedule(vm, "powering_up", "up")
+        return None
 
     def elect_spm(self) -> None:
         for dc_id in self.model.data_centers:
@@ -187,6 +227,8 @@ class Engine:
     def host_activate(self, host: Host) -> None:
         if host.status == "up":
             raise conflict("Cannot activate Host. Host in Up status.")
+        if host.status == "non_responsive":
+            raise conflict("Cannot activate Host. Host is in non responsive state.")
         if host.status in ("installing", "reboot", "preparing_for_maintenance"):
             raise conflict("Cannot activate Host. Operation can be performed only when Host status is Maintenance, Non Operational, "
                            "Non Responsive, Error or Install Failed.")
@@ -219,7 +261,9 @@ class Engine:
     # -- VMs -------------------------------------------------------------------
     def vm_start(self, vm: Vm, host: Optional[Host]) -> None:
         if vm.hosted_engine:
-            raise conflict("Cannot run VM. This VM is not managed by the engine.")
+            raise ApiError(400, "[Cannot run VM. This VM is not managed by the engine.]")
+        if vm.status == "unknown":
+            raise conflict(VM_UNKNOWN_RUN)
         if vm.status != "down":
             raise conflict("Cannot run VM. VM is running.")
         if vm.lease_sd_id:
@@ -227,20 +271,35 @@ class Engine:
             if domain is None or domain.status != "active":
                 raise conflict("Cannot run VM. The relevant Storage Domain is inaccessible.\n-Please handle Storage Domain issues and retry "
                                "the operation.")
-        target = host if host is not None else self.pick_host(vm)
-        if target is None or target.status != "up":
-            raise conflict("Cannot run VM. There are no available running Hosts in the Host Cluster.")
-        self.run_vm(vm, target)
+        if host is not None and (host.cluster_id != vm.cluster_id or host.status != "up" or not host.responsive(self.now())
+                                 or self.free_memory(host) < vm.memory):
+            target = None
+        else:
+            target = host if host is not None else self.pick_host(vm)
+        if target is None:
+            raise conflict(self.no_host_message(vm))
+        error = self.run_vm(vm, target)
+        if error is not None:
+            # vdsm failed to create it (sanlock refused the lease): the engine gives up after trying the host
+            self.event(119, "error", f"VM {vm.name} is down with error. Exit message: {error}.", target, vm)
+            self.event(54, "error", f"Failed to run VM {vm.name} (User: {self.user()}).", target, vm)
+            return
         self.event(153, "normal", f"VM {vm.name} was started by {self.user()} (Host: {target.name}).", target, vm)
 
     def vm_stop(self, vm: Vm, reason: str = "", graceful: bool = False) -> None:
         verb = "shutdown" if graceful else "stop"
         if vm.hosted_engine:
-            raise conflict(f"Cannot {verb} VM. This VM is not managed by the engine.")
+            raise ApiError(400, f"[Cannot {verb} VM. This VM is not managed by the engine.]")
         if vm.status == "down":
             raise conflict(f"Cannot {verb} VM. VM is not running.")
         host = self.model.hosts.get(vm.host_id) if vm.host_id else None
         host_name = host.name if host else "N/A"
+        if vm.status == "unknown":
+            raise conflict(f"Cannot {verb} VM. VM is not running.")
+        if host is not None and not host.responsive(self.now()):
+            # vdsm on the VM's host does not answer: the destroy never reaches qemu, the engine's view stays as it was
+            self.event(56, "error", f"Failed to power off VM {vm.name} (Host: {host_name}, User: {self.user()}).", host, vm)
+            raise ApiError(400, "[Network error during communication with the Host.]")
         if graceful:
             self.event(73, "normal", f"VM shutdown initiated by {self.user()} on VM {vm.name} (Host: {host_name}).", host, vm)
             if self.timing.quick > 0:
@@ -252,7 +311,12 @@ class Engine:
                 return
         else:
             self.event(33, "normal", f"VM {vm.name} powered off by {self.user()} (Host: {host_name}).", host, vm)
+        self.stop_process(vm, "powered off" if not graceful else "shut down")
         self.vm_down(vm, error=False, reason=reason)
+
+    def stop_process(self, vm: Vm, why: str) -> None:
+        if vm.host_id:
+            self.truth.stop(vm, vm.host_id, why)
 
     def vm_migrate(self, vm: Vm, host: Optional[Host]) -> None:
         if vm.status != "up":
@@ -273,6 +337,7 @@ class Engine:
         self.event(62, "normal", f"Migration started (VM: {vm.name}, Source: {source.name if source else 'N/A'}, Destination: "
                    f"{target.name}, User: {self.user()}).", source, vm)
         if self.timing.quick <= 0:
+            self.truth.move(vm, vm.host_id, target)
             vm.host_id = target.id
             return
         vm.migrate_to = target.id
@@ -322,9 +387,12 @@ class Engine:
         self.pending.discard(vm)
         vm.transition_due = None
         if vm.status == "migrating" and vm.migrate_to:
-            vm.host_id = vm.migrate_to
+            target = self.model.hosts[vm.migrate_to]
+            self.truth.move(vm, vm.host_id, target)
+            vm.host_id = target.id
             vm.migrate_to = None
         if vm.transition_to == "down":
+            self.stop_process(vm, "shut down")
             self.vm_down(vm, error=False, reason=vm.stop_reason)
         else:
             vm.status = vm.transition_to

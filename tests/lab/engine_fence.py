@@ -5,13 +5,20 @@ The model lock is released while the fence agent runs (ipmitool against the host
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Optional
+from typing import Iterator, Optional
 
+from tests.lab import actors
+from tests.lab.actors import ENGINE
 from tests.lab.engine import Engine
 from tests.lab.errors import ApiError, conflict, not_found
 from tests.lab.fencing import FenceResult, PowerAgentRunner
 from tests.lab.model import FenceAgent, Host
+
+
+MANUAL_FENCE_STATUSES = ("down", "install_failed", "maintenance", "non_operational", "non_responsive", "reboot", "installing", "connecting",
+                         "kdumping")
 
 
 class Fencer:
@@ -61,6 +68,20 @@ class Fencer:
         return [copy.copy(a) for a in agents], proxy
 
     # -- agent calls (no lock) --------------------------------------------------------
+    @contextlib.contextmanager
+    def _on_behalf(self, host_id: str, internal: bool) -> Iterator[None]:
+        """The power commands the fence agent sends to this host's BMC are the engine's (or its API caller's)."""
+        actor = ENGINE if internal else actors.current()
+        truth = self.engine.truth
+        with self.model.lock:
+            truth.power_intent[host_id] = actor
+        try:
+            yield
+        finally:
+            with self.model.lock:
+                if truth.power_intent.get(host_id) is actor:
+                    del truth.power_intent[host_id]
+
     def _power(self, agents: list[FenceAgent], action: str) -> FenceResult:
         last = FenceResult(False, message="no fence agent")
         for agent in agents:
@@ -131,12 +152,21 @@ class Fencer:
         self.engine.elect_spm()
 
     def manual(self, host: Host) -> None:
-        if host.status not in ("non_responsive", "reboot", "down", "maintenance", "connecting"):
-            raise conflict("Cannot manual fence Host. Operation can be performed only when Host status is Non Responsive.")
-        self.clear_vms(host)
+        """"Confirm host has been rebooted": the engine takes the user's word; VMs down, SPM released."""
+        if host.status not in MANUAL_FENCE_STATUSES:
+            raise conflict("Cannot confirm 'Host has been rebooted' Host. Valid Host statuses are \"Non operational\", \"Maintenance\" or "
+                           "\"Connecting\".")
+        self.engine.truth.manual_fence(host, actors.current())
         self.engine.event(494, "normal", f"Manual fence for host {host.name} was started.", host)
+        self.clear_vms(host)
+        self.engine.event(348, "normal", f"All VMs' status on Non Responsive Host {host.name} were changed to 'Down' by {self.engine.user()}",
+                          host)
 
     def restart(self, host_id: str, agents: list[FenceAgent], proxy_name: str, internal: bool) -> tuple[bool, str]:
+        with self._on_behalf(host_id, internal):
+            return self._restart(host_id, agents, proxy_name, internal)
+
+    def _restart(self, host_id: str, agents: list[FenceAgent], proxy_name: str, internal: bool) -> tuple[bool, str]:
         with self.model.lock:
             host = self._host(host_id)
             was_maintenance = host.status == "maintenance"
@@ -175,6 +205,10 @@ class Fencer:
         return True, ""
 
     def start(self, host_id: str, agents: list[FenceAgent], proxy_name: str) -> tuple[bool, str]:
+        with self._on_behalf(host_id, internal=False):
+            return self._start(host_id, agents, proxy_name)
+
+    def _start(self, host_id: str, agents: list[FenceAgent], proxy_name: str) -> tuple[bool, str]:
         with self.model.lock:
             host = self._host(host_id)
             self._started(host, "start", agents, proxy_name)
@@ -191,6 +225,10 @@ class Fencer:
         return True, ""
 
     def stop(self, host_id: str, agents: list[FenceAgent], proxy_name: str) -> tuple[bool, str]:
+        with self._on_behalf(host_id, internal=False):
+            return self._stop(host_id, agents, proxy_name)
+
+    def _stop(self, host_id: str, agents: list[FenceAgent], proxy_name: str) -> tuple[bool, str]:
         with self.model.lock:
             host = self._host(host_id)
             self._started(host, "stop", agents, proxy_name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
+from tests.lab.actors import ENGINE, acting
 from tests.lab.engine import RUNNING_VM, Engine
 from tests.lab.engine_fence import Fencer
 from tests.lab.errors import ApiError
@@ -34,6 +35,10 @@ class HaMonitor:
 
     # -- the tick (model lock held); returns fence jobs to run without the lock ---------------------------------
     def tick(self) -> list[Callable[[], None]]:
+        with acting(ENGINE):
+            return self._tick()
+
+    def _tick(self) -> list[Callable[[], None]]:
         self.jobs = []
         engine = self.engine
         engine.finish_transitions()
@@ -44,6 +49,8 @@ class HaMonitor:
             for host in list(self.model.hosts.values()):
                 if host.status in MONITORED:
                     self.monitor(host)
+                if host.status == "up" and host.responsive(now):
+                    self.sync_reported(host, now)
         if engine.features.spm_election:
             engine.elect_spm()
         if engine.features.ha_restart and self.model.engine_up:
@@ -60,6 +67,8 @@ class HaMonitor:
                 host.fail_since = None
                 host.failed_checks = 0
                 host.fence_state = ""
+                host.lease_try_due = None
+                host.non_responsive_since = None
                 for vm in self.model.vms_on(host.id):
                     if vm.status == "unknown":
                         vm.status = "up"
@@ -79,24 +88,61 @@ class HaMonitor:
         if host.status == "connecting":
             if now - since >= self.grace(host) and host.failed_checks >= 2:
                 host.status = "non_responsive"
+                host.non_responsive_since = now
                 engine.event(12, "error", f"Host {host.name} is non responsive.", host)
                 for vm in self.model.vms_on(host.id):
                     if vm.status in RUNNING_VM and not vm.hosted_engine:
                         vm.status = "unknown"
                 host.fence_state = "pending"
             return
-        self.lease_vms(host, now, since)
+        self.lease_vms(host, now)
         self.treat(host, now)
 
-    def lease_vms(self, host: Host, now: float, since: float) -> None:
-        """HA VMs with a storage lease restart elsewhere once the lease expired, without fencing."""
-        if not self.engine.features.lease_restart or now - since < self.engine.timing.lease_expiry:
-            return
+    def sync_reported(self, host: Host, now: float) -> None:
+        """What vdsm on a responsive host reports: VMs the engine placed there whose qemu is gone are down with error;
+        a VM the engine has as down that runs there is up again on that host."""
+        engine = self.engine
+        truth = engine.truth
         for vm in self.model.vms_on(host.id):
-            if vm.lease_sd_id and vm.ha_enabled and vm.status != "down":
-                domain = self.model.storage_domains.get(vm.lease_sd_id)
-                if domain is not None and domain.status == "active":
-                    self.engine.vm_down(vm, error=True, reason="Lease expired on a non responsive host")
+            if vm.hosted_engine or vm.status not in RUNNING_VM or host.id in truth.hosts_of(vm):
+                continue
+            reason = "VM was lost when its host lost power" if host.booted_at > vm.start_time else "qemu process ended"
+            engine.vm_down(vm, error=True, reason=reason)
+        for vm in truth.processes_on(host.id):
+            if not vm.hosted_engine and vm.status == "down":
+                vm.host_id = host.id
+                vm.status = "up"
+                vm.down_with_error = False
+                vm.restart_due = None
+                engine.restart_queue.discard(vm)
+
+    def lease_vms(self, host: Host, now: float) -> None:
+        """HA VMs with a storage lease on a non-responsive host: the engine runs them elsewhere without fencing, first
+        after ~10 host refreshes, then every 100; sanlock lets the start succeed only once the old lease expired."""
+        timing = self.engine.timing
+        if host.non_responsive_since is None:
+            host.non_responsive_since = now
+        since = host.non_responsive_since
+        if not self.engine.features.lease_restart or now - since < timing.lease_first_try:
+            return
+        if host.lease_try_due is not None and now < host.lease_try_due:
+            return
+        host.lease_try_due = now + timing.lease_retry
+        for vm in self.model.vms_on(host.id):
+            if not (vm.lease_sd_id and vm.ha_enabled and vm.status in RUNNING_VM):
+                continue
+            domain = self.model.storage_domains.get(vm.lease_sd_id)
+            target = self.engine.pick_host(vm, exclude=host.id)
+            if domain is None or domain.status != "active" or target is None:
+                continue
+            error = self.engine.truth.start(vm, target, ENGINE)
+            if error is not None:
+                self.engine.event(119, "error", f"VM {vm.name} is down with error. Exit message: {error}.", target, vm)
+                continue
+            vm.host_id = target.id
+            vm.start_time = now
+            vm.status = "up"
+            self.engine.event(32, "normal", f"VM {vm.name} started on Host {target.name}", target, vm)
 
     def treat(self, host: Host, now: float) -> None:
         engine = self.engine
@@ -149,11 +195,17 @@ class HaMonitor:
                                  f"{percent} percents of the Hosts in the Cluster have connectivity issues.", host)
                     host.fence_state = "skipped"
                     return
-            if cluster.skip_if_sd_active and host.lease_renewed_within(now, engine.timing.lease_expiry):
-                engine.event(9014, "alert", f"Host {host.name} became non responsive and was not restarted due to the Cluster Fencing Policy.",
-                             host)
-                host.fence_state = "skipped"
-                return
+            if cluster.skip_if_sd_active:
+                # the engine waits once until 90 s passed since the host's last good monitoring, then asks the proxy to
+                # fence; vdsm on the proxy skips it when the host renewed its storage lease in the last 80 s (no retry)
+                last_good = host.fail_since if host.fail_since is not None else now
+                if now < last_good + engine.timing.sd_active_wait:
+                    return
+                if host.lease_renewed_within(now, engine.timing.lease_expiry):
+                    engine.event(9014, "alert", f"Host {host.name} became non responsive and was not restarted due to the Cluster Fencing "
+                                 f"Policy.", host)
+                    host.fence_state = "skipped"
+                    return
         if not host.pm_enabled or not self.model.agents_of(host.id):
             engine.event(9027, "warning", f"Host {host.name} is not responding. Host cannot be fenced automatically because power management "
                          f"for the host is disabled.", host)
@@ -193,10 +245,18 @@ class HaMonitor:
 
     # -- HA VMs ---------------------------------------------------------------
     def restart_ha_vms(self) -> None:
+        """Due HA VMs, highest priority first; a lower priority waits while a higher one is still queued (600 s at most)."""
         engine = self.engine
         now = engine.now()
-        due = [vm for vm in self.engine.restart_queue if vm.restart_due is not None and vm.restart_due <= now]
-        for vm in sorted(due, key=lambda v: (-v.ha_priority, v.name)):
+        timing = engine.timing
+        queued = sorted(engine.restart_queue, key=lambda v: (-v.ha_priority, v.name))
+        for vm in queued:
+            if vm.restart_due is None or vm.restart_due > now:
+                continue
+            blocked = any(other.ha_priority > vm.ha_priority and other.status == "down" and other in engine.restart_queue
+                          for other in queued)
+            if blocked and now - vm.restart_queued < timing.priority_wait:
+                continue
             self.try_restart(vm, now)
 
     def try_restart(self, vm: Vm, now: float) -> None:
@@ -211,15 +271,15 @@ class HaMonitor:
         if vm.lease_sd_id:
             domain = self.model.storage_domains.get(vm.lease_sd_id)
             lease_ok = domain is not None and domain.status == "active"
-        if target is not None and lease_ok:
-            engine.run_vm(vm, target)
+        error = engine.run_vm(vm, target) if target is not None and lease_ok else "no host"
+        if target is not None and error is None:
             vm.restart_attempts = 0
             engine.restart_queue.discard(vm)
             engine.event(32, "normal", f"VM {vm.name} started on Host {target.name}", target, vm)
             return
+        if target is not None and error != "no host":
+            engine.event(119, "error", f"VM {vm.name} is down with error. Exit message: {error}.", target, vm)
         vm.restart_attempts += 1
         engine.event(9603, "error", f"Restart of the Highly Available VM {vm.name} failed.", None, vm)
-        if vm.restart_attempts == timing.ha_retries:
-            engine.event(9605, "error", f"Highly Available VM {vm.name} could not be restarted automatically, exceeded the maximum number of "
-                         f"attempts.", None, vm)
+        # ten tries 30 s apart, then every 30 minutes, for ever (the engine never gives up on an HA VM)
         vm.restart_due = now + (timing.ha_retry if vm.restart_attempts < timing.ha_retries else timing.ha_long_retry)

@@ -57,6 +57,12 @@ class Faults:
         """Apply a fault (model lock held by the caller)."""
         if kind not in KINDS:
             raise FaultError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
+        result = self._inject(kind, target, value)
+        self.engine.truth.journal.add(self.engine.now(), "fault", f"{kind} {result['target'] or ''}".rstrip()
+                                      + (f" ({value})" if value is not None else ""))
+        return result
+
+    def _inject(self, kind: str, target: Optional[str], value: Any) -> dict[str, Any]:
         model = self.engine.model
         now = self.engine.now()
         name = ""
@@ -64,6 +70,8 @@ class Faults:
             host = self._host(target)
             name = host.name
             if kind == "host_power_loss":
+                if host.power_on:
+                    self.engine.truth.host_lost_power(host, "power loss")
                 host.power_on = False
             elif kind == "host_network_cut":
                 host.network_ok = False
@@ -152,6 +160,8 @@ class Faults:
                 model.engine_up = True
                 model.engine_started_at = now
         self.api = ApiFaults()
+        if self.active:
+            self.engine.truth.journal.add(now, "fault", "cleared: " + ", ".join(f"{k} {n}".rstrip() for k, n in self.active))
         self.active.clear()
 
     def restore_bmc(self, kind: str, host: Host) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from tests.lab.actors import Actor
 from tests.lab.engine import Engine
 from tests.lab.he_metadata import HostSlot, MetadataVolume, encode_global, encode_slot
 from tests.lab.model import Host, Vm
@@ -105,7 +106,8 @@ class HostedEngineAgents:
             return
         host = self.model.hosts.get(vm.host_id) if vm.host_id else None
         if vm.status != "down" and host is not None:
-            if not host.power_on:
+            if host.id not in self.engine.truth.hosts_of(vm):
+                # qemu is gone (power loss, or sanlock killed it when the lock could not be renewed)
                 self.crash(vm, now, penalize=False)
             elif vm.status == "up" and self.better_host(host, hosts, now) is not None:
                 # the agent on the engine's host gives way to a host whose score is 800 or more higher
@@ -142,6 +144,8 @@ class HostedEngineAgents:
         """The engine VM went down unexpectedly (engine VM crash, or its host died)."""
         if vm.host_id and penalize:
             self.penalty_until[vm.host_id] = now + RETRY_PENALTY_SECONDS
+        if vm.host_id:
+            self.engine.truth.stop(vm, vm.host_id, "engine VM went down")
         self.model.previous_he_host_id = vm.host_id
         vm.status = "down"
         vm.host_id = None
@@ -163,6 +167,8 @@ class HostedEngineAgents:
         if not candidates:
             return
         best = max(candidates, key=lambda h: (self.score(h, now), -h.he_host_id))
+        if self.engine.truth.start(vm, best, Actor("agent", best.name)) is not None:
+            return
         vm.host_id = best.id
         vm.start_time = now
         vm.status = "powering_up"

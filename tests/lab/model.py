@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 
 def new_id() -> str:
@@ -99,6 +99,8 @@ class Host(Cached):
     power_on: bool = True
     network_ok: bool = True
     mgmt_bridge_ok: bool = True
+    # storage domains this host cannot reach although its network is up (a broken path to one domain)
+    storage_cut: list[str] = field(default_factory=list)
     # vdsm hung: the host answers SSH but not the engine; a vdsm restart (soft fence) cures it unless persistent,
     # a reboot always does
     vdsm_hung: bool = False
@@ -116,7 +118,8 @@ class Host(Cached):
     last_power_op: Optional[float] = None
     transition_due: Optional[float] = None
     transition_to: str = ""
-    seen_boot: float = 0.0
+    lease_try_due: Optional[float] = None
+    non_responsive_since: Optional[float] = None
     # last renewal of the host's storage (sanlock) lease; underscore: changes every tick, not part of the API view
     _lease_renewed: float = 0.0
     # hosted engine
@@ -189,6 +192,7 @@ class Vm(Cached):
     migrate_to: Optional[str] = None
     restart_attempts: int = 0
     restart_due: Optional[float] = None
+    restart_queued: float = 0.0
     paused_by_storage: bool = False
 
 
@@ -260,6 +264,8 @@ class Model:
         self.username = "admin@internal"
         self.password = ""
         self.max_events = 20000
+        # called with every new event (the lab's journal)
+        self.on_event: Optional[Callable[[Event], None]] = None
 
     # -- lookups -------------------------------------------------------------
     def add_host(self, host: Host) -> None:
@@ -302,4 +308,6 @@ class Model:
             del self.events[: len(self.events) - self.max_events]
         if event.custom_id is not None:
             self.events_by_custom_id[event.custom_id] = event
+        if self.on_event is not None:
+            self.on_event(event)
         return event

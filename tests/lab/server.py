@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from tests.lab import builder
+from tests.lab import actors, builder
 from tests.lab.admin import Admin
 from tests.lab.api_common import Stats
 from tests.lab.api_routes import Api
@@ -25,10 +25,12 @@ from tests.lab.fencing import PowerAgentRunner
 from tests.lab.he_metadata import MetadataVolume
 from tests.lab.hosted_engine_agents import HostedEngineAgents
 from tests.lab.http_server import Listener
-from tests.lab.model import Model
+from tests.lab.journal import Journal
+from tests.lab.model import Event, Model
 from tests.lab.power import HostPower, apply_power
 from tests.lab.sso import Sso
 from tests.lab.tls import make_certificates, server_context
+from tests.lab.truth import Truth
 
 try:
     from tests.lab.bmc import BmcFleet
@@ -70,7 +72,10 @@ class LabServer:
         self.clock = Clock(options.clock, options.time_scale)
         self.model = Model()
         self.model.password = secrets.token_urlsafe(16)
-        self.engine = Engine(self.model, self.clock)
+        self.journal = Journal()
+        self.model.on_event = self._journal_event
+        self.truth = Truth(self.model, self.clock, self.journal)
+        self.engine = Engine(self.model, self.clock, self.truth)
         self.runner = PowerAgentRunner(direct=self._direct_power)
         self.fencer = Fencer(self.engine, self.runner)
         self.ha = HaMonitor(self.engine, self.fencer)
@@ -100,6 +105,7 @@ class LabServer:
         with self.model.lock:
             self.credentials = builder.build(self.model, options.hosts, options.vms, options.hosted_engine, ports)
             self.model.engine_started_at = -options.engine_uptime
+            self.truth.adopt_running(0.0)
         self.faults.bmc_passwords = {name: c.password for name, c in self.credentials.items()}
         if options.hosted_engine:
             sd = next(s for s in self.model.storage_domains.values() if s.hosted_engine)
@@ -110,7 +116,7 @@ class LabServer:
             self.bmcs = BmcFleet("127.0.0.1")
             for host in self.model.hosts.values():
                 creds = self.credentials[host.name]
-                self.bmcs.add(host.name, creds.port, creds.username, creds.password, HostPower(self.model, self.clock, host.id))
+                self.bmcs.add(host.name, creds.port, creds.username, creds.password, HostPower(self.model, self.clock, self.truth, host.id))
             self.bmcs.start()
             self.faults.bmcs = self.bmcs
         else:
@@ -187,21 +193,19 @@ class LabServer:
 
     def tick(self) -> None:
         with self.model.lock:
+            self.truth.tick()
             jobs = self.ha.tick()
             if self.agents is not None:
                 self.agents.tick()
-            self.check_reboots()
+            self.truth.check(self.clock.now())
         self.run_jobs(jobs)
         self.sync_listeners()
 
-    def check_reboots(self) -> None:
-        """VMs on a host that lost power are gone: once the engine sees the host again they are down with error."""
-        for host in self.model.hosts.values():
-            if host.status == "up" and host.fail_since is None and host.booted_at > host.seen_boot:
-                host.seen_boot = host.booted_at
-                for vm in self.model.vms_on(host.id):
-                    if vm.status != "down" and not vm.hosted_engine and vm.start_time < host.booted_at:
-                        self.engine.vm_down(vm, error=True, reason="VM was lost when its host lost power")
+    def _journal_event(self, event: Event) -> None:
+        host = self.model.hosts.get(event.host_id) if event.host_id else None
+        vm = self.model.vms.get(event.vm_id) if event.vm_id else None
+        about = vm.name if vm else (host.name if host else "-")
+        self.journal.add(event.time, "event", f"{event.code} {about}: {event.description}")
 
     def run_jobs(self, jobs: list[Callable[[], None]]) -> None:
         if not jobs:
@@ -248,7 +252,8 @@ class LabServer:
             host = self.model.hosts[host_id]
             if action == "status":
                 return "on" if host.power_on else "off"
-            return apply_power(host, action, self.clock.now())
+            actor = self.truth.power_intent.get(host.id) or actors.current()
+            return apply_power(host, action, self.clock.now(), self.truth, actor)
 
     # -- admin ---------------------------------------------------------------------
     def admin(self, method: str, path: str, payload: dict[str, Any]) -> tuple[int, Any]:

@@ -49,16 +49,21 @@ class Sso:
         return 200, {}
 
     def authorized(self, header: Optional[str]) -> bool:
+        return self.user_of(header) is not None
+
+    def user_of(self, header: Optional[str]) -> Optional[str]:
+        """The user an Authorization header authenticates (None when it does not)."""
         if not header:
-            return False
+            return None
         kind, _sep, value = header.partition(" ")
         if kind.lower() == "bearer":
             with self.lock:
-                return value.strip() in self.tokens
+                user = self.tokens.get(value.strip())
+            return None if user is None else (user if "@" in user else user + "@internal")
         if kind.lower() == "basic":
             try:
                 user, _sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
-                return False
-            return self._check(user, password)
-        return False
+                return None
+            return (user if "@" in user else user + "@internal") if self._check(user, password) else None
+        return None
