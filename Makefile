@@ -22,7 +22,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup venv system-deps build-tree test test-quick sanity lint mypy units changelog-lint docs-lint \
-        integration molecule ee package demo bench docs clean lab-down
+        integration scenarios molecule ee package demo bench docs clean lab-down
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# *//'
@@ -56,6 +56,7 @@ test: setup
 	@bash $(LAYER) changelog  $(MAKE) --no-print-directory changelog-lint
 	@bash $(LAYER) docs-lint  $(MAKE) --no-print-directory docs-lint
 	@bash $(LAYER) integration $(MAKE) --no-print-directory integration
+	@bash $(LAYER) scenarios  $(MAKE) --no-print-directory scenarios
 	@bash $(LAYER) molecule   $(MAKE) --no-print-directory molecule
 	@bash $(LAYER) ee         $(MAKE) --no-print-directory ee
 	@bash $(LAYER) package    $(MAKE) --no-print-directory package
@@ -87,6 +88,10 @@ docs-lint: build-tree
 
 integration: build-tree
 	@bash scripts/run-integration.sh $(TEST_TREE)
+
+# HA scenarios on the lab's virtual clock (tests/scenarios/NNN-*/); UPDATE_SCENARIOS=1 rewrites expected.log
+scenarios: build-tree
+	$(BIN)/pytest -p no:cacheprovider -n 2 tests/scenarios $(PYTEST_ARGS)
 
 molecule:
 	@bash scripts/run-molecule.sh

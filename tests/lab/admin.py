@@ -66,6 +66,10 @@ class Admin:
         if route == "/journal" and method == "GET":
             entries = lab.journal.since(int(payload.get("since", 0)))
             return 200, {"entries": [e.as_dict() for e in entries], "next": entries[-1].index if entries else int(payload.get("since", 0))}
+        if route == "/journal" and method == "POST":
+            # a test or scenario step writes its own line between the lab's (source "step" unless given)
+            lab.journal.add(lab.clock.now(), str(payload.get("source", "step")), str(payload["text"]))
+            return 200, {"ok": True}
         if route == "/truth" and method == "GET":
             return 200, self.truth()
         return 404, {"error": f"no admin route {method} {path}"}

@@ -115,7 +115,7 @@ def _answers(info: dict[str, Any]) -> bool:
 
 def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted_engine: bool = False, time_scale: Optional[float] = None,
        virtual_clock: bool = False, engine_uptime: float = 0.0, no_bmcs: bool = False, timeout: float = UP_TIMEOUT,
-       owner_pid: Optional[int] = None) -> dict[str, Any]:
+       owner_pid: Optional[int] = None, layout: Optional[str] = None) -> dict[str, Any]:
     """Start the lab server in its own process group; return lab.json once everything answers.
 
     With ``owner_pid`` the server also stops by itself once that process is gone (a test run that was killed).
@@ -142,6 +142,14 @@ def up(state_dir: str = DEFAULT_STATE_DIR, hosts: int = 3, vms: int = 10, hosted
         argv.append("--no-bmcs")
     if owner_pid:
         argv += ["--owner-pid", str(owner_pid)]
+    if layout:
+        from tests.lab.builder import LayoutError, load  # pylint: disable=import-outside-toplevel
+
+        try:
+            load(layout)
+        except LayoutError as exc:
+            raise LabError(str(exc)) from exc
+        argv += ["--layout", os.path.abspath(layout)]
     log = open(os.path.join(state_dir, "lab.log"), "ab")  # pylint: disable=consider-using-with
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -217,7 +225,7 @@ def serve(args: argparse.Namespace) -> int:
 
     clock = "virtual" if args.virtual_clock else ("scaled" if args.time_scale and args.time_scale != 1.0 else "real")
     options = LabOptions(state_dir=args.state_dir, hosts=args.hosts, vms=args.vms, hosted_engine=args.hosted_engine, clock=clock,
-                         time_scale=args.time_scale or 1.0, engine_uptime=args.engine_uptime, bmcs=not args.no_bmcs)
+                         time_scale=args.time_scale or 1.0, engine_uptime=args.engine_uptime, bmcs=not args.no_bmcs, layout=args.layout)
     lab = LabServer(options)
     stopping: list[int] = []
 
@@ -255,6 +263,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         cmd.add_argument("--engine-uptime", type=float, default=0.0, help="pretend the engine started this many seconds ago")
         cmd.add_argument("--no-bmcs", action="store_true", help="no BMC simulators; fencing switches power directly")
         cmd.add_argument("--owner-pid", type=int, default=0, help="stop by itself once this process has exited")
+        cmd.add_argument("--layout", help="hosts, VMs, HA flags, leases, power management, fencing policy from a YAML file")
     for name in ("status", "down", "violations", "journal"):
         sub.add_parser(name).add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     fault = sub.add_parser("fault")
@@ -272,7 +281,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return serve(args)
         if args.command == "up":
             info = up(args.state_dir, args.hosts, args.vms, args.hosted_engine, args.time_scale, args.virtual_clock, args.engine_uptime,
-                      args.no_bmcs, owner_pid=args.owner_pid or None)
+                      args.no_bmcs, owner_pid=args.owner_pid or None, layout=args.layout)
             print(f"lab up (pid {info['pid']}): {info['engine']['url']}\n  source {os.path.abspath(args.state_dir)}/lab.env\n"
                   f"  inventory {os.path.abspath(args.state_dir)}/inventory.yml")
             return 0

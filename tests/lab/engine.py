@@ -68,6 +68,13 @@ class Timing:
     quick: float = QUICK_SECONDS
     extra: dict[str, float] = field(default_factory=dict)
 
+    def update(self, values: dict[str, Any]) -> None:
+        """Override defaults (a layout's ``engine_timing``), e.g. to show that a scenario depends on one."""
+        for key, value in values.items():
+            if key not in self.__dataclass_fields__ or key == "extra" or not isinstance(value, (int, float)):
+                raise ValueError(f"unknown engine timing or non-numeric value: {key}")
+            setattr(self, key, type(getattr(self, key))(value))
+
 
 class Engine:
     """Owns the model's rules.  Methods expect ``model.lock`` to be held."""

@@ -57,10 +57,10 @@ class Faults:
         """Apply a fault (model lock held by the caller)."""
         if kind not in KINDS:
             raise FaultError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
-        result = self._inject(kind, target, value)
-        self.engine.truth.journal.add(self.engine.now(), "fault", f"{kind} {result['target'] or ''}".rstrip()
-                                      + (f" ({value})" if value is not None else ""))
-        return result
+        name = self._host(target).name if kind in HOST_FAULTS or kind in AGENT_FAULTS else (
+            self._domain(target).name if kind == "storage_domain_down" else "")
+        self.engine.truth.journal.add(self.engine.now(), "fault", f"{kind} {name}".rstrip() + (f" ({value})" if value is not None else ""))
+        return self._inject(kind, target, value)
 
     def _inject(self, kind: str, target: Optional[str], value: Any) -> dict[str, Any]:
         model = self.engine.model
@@ -127,6 +127,7 @@ class Faults:
                 if vm.resume_behaviour == "auto_resume":
                     vm.status = "up"
                 elif vm.resume_behaviour == "kill":
+                    self.engine.stop_process(vm, "killed after a storage error")
                     self.engine.vm_down(vm, error=True, reason="VM was killed after a storage error")
 
     def clear(self) -> None:

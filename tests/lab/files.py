@@ -38,11 +38,12 @@ def write_all(state_dir: str, info: dict[str, Any]) -> None:
     lines += [f"        {k}: {_yaml_scalar(v)}" for k, v in group_vars.items()]
     lines.append("      hosts:" if info["hosts"] else "      hosts: {}")
     for host in info["hosts"]:
-        bmc = host["bmc"]
         lines += [f"        {host['name']}:", "          ansible_connection: local",
                   "          ansible_python_interpreter: \"{{ ansible_playbook_python }}\"",
-                  f"          ovirt_host_id: {_yaml_scalar(host['id'])}", f"          ovirt_host_address: {_yaml_scalar(host['address'])}",
-                  f"          bmc_address: {_yaml_scalar(bmc['address'])}", f"          bmc_port: {bmc['port']}",
-                  f"          bmc_username: {_yaml_scalar(bmc['username'])}", f"          bmc_password: {_yaml_scalar(bmc['password'])}"]
+                  f"          ovirt_host_id: {_yaml_scalar(host['id'])}", f"          ovirt_host_address: {_yaml_scalar(host['address'])}"]
+        bmc = host["bmc"]
+        if bmc:
+            lines += [f"          bmc_address: {_yaml_scalar(bmc['address'])}", f"          bmc_port: {bmc['port']}",
+                      f"          bmc_username: {_yaml_scalar(bmc['username'])}", f"          bmc_password: {_yaml_scalar(bmc['password'])}"]
     write_private(os.path.join(state_dir, "inventory.yml"), "\n".join(lines) + "\n")
     write_private(os.path.join(state_dir, "lab.json"), json.dumps(info, indent=1) + "\n")

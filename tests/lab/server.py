@@ -51,6 +51,8 @@ class LabOptions:
     time_scale: float = 1.0
     engine_uptime: float = 0.0
     bmcs: bool = True
+    # a layout file (YAML or JSON, see builder.py); without it the counts above make one
+    layout: Optional[str] = None
 
 
 def free_udp_ports(count: int) -> list[int]:
@@ -101,13 +103,17 @@ class LabServer:
         options = self.options
         os.makedirs(options.state_dir, mode=0o700, exist_ok=True)
         ca_path, cert_path, key_path = make_certificates(options.state_dir)
-        ports = free_udp_ports(options.hosts)
+        layout = builder.load(options.layout) if options.layout else builder.generated_layout(options.hosts, options.vms,
+                                                                                              options.hosted_engine)
+        ports = free_udp_ports(len(layout["hosts"]))
         with self.model.lock:
-            self.credentials = builder.build(self.model, options.hosts, options.vms, options.hosted_engine, ports)
-            self.model.engine_started_at = -options.engine_uptime
+            self.credentials = builder.build(self.model, layout, ports)
+            self.model.engine_started_at = -float(layout.get("engine_uptime", options.engine_uptime))
+            self.engine.features.update(layout.get("engine_ha", {}))
+            self.engine.timing.update(layout.get("engine_timing", {}))
             self.truth.adopt_running(0.0)
         self.faults.bmc_passwords = {name: c.password for name, c in self.credentials.items()}
-        if options.hosted_engine:
+        if layout.get("hosted_engine"):
             sd = next(s for s in self.model.storage_domains.values() if s.hosted_engine)
             path = os.path.join(options.state_dir, "hosted_storage", sd.id, "ha_agent", "hosted-engine.metadata")
             self.agents = HostedEngineAgents(self.engine, MetadataVolume(path))
@@ -115,6 +121,8 @@ class LabServer:
         if options.bmcs and BmcFleet is not None:
             self.bmcs = BmcFleet("127.0.0.1")
             for host in self.model.hosts.values():
+                if host.name not in self.credentials:
+                    continue
                 creds = self.credentials[host.name]
                 self.bmcs.add(host.name, creds.port, creds.username, creds.password, HostPower(self.model, self.clock, self.truth, host.id))
             self.bmcs.start()
@@ -157,9 +165,10 @@ class LabServer:
         assert self.admin_listener is not None
         hosts = []
         for host in self.model.hosts.values():
-            creds = self.credentials[host.name]
+            creds = self.credentials.get(host.name)
+            bmc = {"address": "127.0.0.1", "port": creds.port, "username": creds.username, "password": creds.password} if creds else None
             hosts.append({"name": host.name, "id": host.id, "address": host.address, "cluster": self.model.clusters[host.cluster_id].name,
-                          "bmc": {"address": "127.0.0.1", "port": creds.port, "username": creds.username, "password": creds.password}})
+                          "bmc": bmc})
         he = None
         if self.agents is not None:
             vm = self.model.he_vm()
@@ -172,7 +181,7 @@ class LabServer:
             "admin_url": f"http://127.0.0.1:{self.admin_listener.port}/lab", "pid": os.getpid(), "hosts": hosts, "hosted_engine": he,
             "clock": {"mode": self.clock.mode, "scale": self.clock.scale}, "bmcs": self.bmcs is not None,
             "ports": {"https": https.port, "http": http.port, "admin": self.admin_listener.port,
-                      "bmc": [c.port for c in self.credentials.values()]},
+                      "bmc": [c.port for c in self.credentials.values()]}, "layout": self.options.layout,
         }
 
     def stop(self) -> None:
