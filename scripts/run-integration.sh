@@ -25,6 +25,8 @@ else
   mkdir -p "$tree/tests/output"
   (cd "$tree" && "$py" -m tests.lab up --state-dir "$state" "${up_args[@]}")
   (cd "$tree" && "$top/.venv/bin/ansible-test" integration --local --python 3.11 --color no)
+  # the targets share one lab: it must not have seen a split brain, an unsafe fence or any other violation
+  (cd "$tree" && "$py" -m tests.lab violations --state-dir "$state")
 fi
 
 suites=()
