@@ -15,7 +15,7 @@ from tests.lab.model import Cluster, DataCenter, FenceAgent, Host, Model, Storag
 HE_HOSTS = 3
 NS = uuid.UUID("5b0e8d0c-3c52-4a6e-9d0b-2b7f3f0a6c11")
 GIB = 1024 ** 3
-LAYOUT_KEYS = ("hosts", "vms", "hosted_engine", "cluster", "engine_ha", "engine_timing", "engine_uptime", "end")
+LAYOUT_KEYS = ("hosts", "vms", "vm_hosts", "hosted_engine", "cluster", "engine_ha", "engine_timing", "engine_uptime", "end")
 HOST_KEYS = ("name", "memory_gib", "power_management", "bmc", "spm_priority", "hosted_engine")
 VM_KEYS = ("name", "host", "memory_gib", "ha", "priority", "lease", "affinity", "placement", "resume_behaviour")
 POLICY_KEYS = ("enabled", "skip_if_sd_active", "skip_if_connectivity_broken", "threshold")
@@ -37,14 +37,18 @@ class BmcCredentials:
     password: str
 
 
-def generated_layout(hosts: int, vms: int, hosted_engine: bool) -> dict[str, Any]:
-    """The layout of ``up --hosts N --vms M``: VMs round-robin; every 4th HA (priorities 1/50/100), every 10th from
-    the 3rd HA with a lease on the master domain."""
+def generated_layout(hosts: int, vms: int, hosted_engine: bool, vm_hosts: Optional[list[str]] = None) -> dict[str, Any]:
+    """The layout of ``up --hosts N --vms M``: VMs round-robin (over ``vm_hosts`` when given); every 4th HA
+    (priorities 1/50/100), every 10th from the 3rd HA with a lease on the master domain."""
     if hosts < 1:
         raise LayoutError("a lab needs at least one host")
     width = max(2, len(str(hosts)))
-    names = [f"host{index:0{width}d}" for index in range(1, hosts + 1)]
-    host_list = [{"name": name, "hosted_engine": hosted_engine and index < HE_HOSTS} for index, name in enumerate(names)]
+    all_names = [f"host{index:0{width}d}" for index in range(1, hosts + 1)]
+    host_list = [{"name": name, "hosted_engine": hosted_engine and index < HE_HOSTS} for index, name in enumerate(all_names)]
+    names = vm_hosts or all_names
+    unknown = sorted(set(names) - set(all_names))
+    if unknown:
+        raise LayoutError(f"vm_hosts: no host {unknown[0]!r} in the layout")
     vm_width = max(4, len(str(vms)))
     vm_list: list[dict[str, Any]] = []
     for index in range(1, vms + 1):
@@ -73,7 +77,7 @@ def normalize(layout: Any) -> dict[str, Any]:
     vms = layout.get("vms", 0)
     if isinstance(hosts, int) or isinstance(vms, int):
         generated = generated_layout(hosts if isinstance(hosts, int) else len(hosts), vms if isinstance(vms, int) else 0,
-                                     bool(layout.get("hosted_engine")))
+                                     bool(layout.get("hosted_engine")), layout.pop("vm_hosts", None))
         if isinstance(hosts, int):
             layout["hosts"] = generated["hosts"]
         if isinstance(vms, int):
