@@ -52,7 +52,7 @@ def generated_layout(hosts: int, vms: int, hosted_engine: bool, vm_hosts: Option
     vm_width = max(4, len(str(vms)))
     vm_list: list[dict[str, Any]] = []
     for index in range(1, vms + 1):
-        vm: dict[str, Any] = {"name": f"vm{index:0{vm_width}d}", "host": names[(index - 1) % hosts]}
+        vm: dict[str, Any] = {"name": f"vm{index:0{vm_width}d}", "host": names[(index - 1) % len(names)]}
         if index % 4 == 1:
             vm.update(ha=True, priority=(1, 50, 100)[(index // 4) % 3])
         if index % 10 == 3:
