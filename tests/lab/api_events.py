@@ -22,6 +22,8 @@ class EventRoutes(RoutesBase):
             "code": lambda: [str(event.code)], "severity": lambda: [event.severity], "host": lambda: [host.name] if host else [],
             "vm": lambda: [vm.name] if vm else [], "origin": lambda: [event.origin], "id": lambda: [str(event.id)],
             "custom_id": lambda: [str(event.custom_id)] if event.custom_id is not None else [],
+            "custom_event_id": lambda: [str(event.custom_id)] if event.custom_id is not None else [],
+            "type": lambda: [str(event.code)],
         }
         getter = values.get(field)
         return getter() if getter else None
