@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import secrets
 import socket
 import threading
@@ -214,7 +215,12 @@ class LabServer:
         host = self.model.hosts.get(event.host_id) if event.host_id else None
         vm = self.model.vms.get(event.vm_id) if event.vm_id else None
         about = vm.name if vm else (host.name if host else "-")
-        self.journal.add(event.time, "event", f"{event.code} {about}: {event.description}")
+        text = event.description
+        if event.origin != "oVirt":
+            # an external event: its origin, and its text without a trailing machine-readable [tag ...]
+            text = re.sub(r"\s*\[[^\]]*\]\s*$", "", text)
+            text = text if text.startswith(event.origin) else f"({event.origin}) {text}"
+        self.journal.add(event.time, "event", f"{event.code} {about}: {text}")
 
     def run_jobs(self, jobs: list[Callable[[], None]]) -> None:
         if not jobs:

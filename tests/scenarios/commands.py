@@ -4,6 +4,7 @@ timings, so the journal stays deterministic)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -42,7 +43,74 @@ def _playbook(lab: LabHandle, args: list[str], _work_dir: str) -> list[str]:
     return [f"playbook {args[0]}: exit {done.returncode}, changed={changed} failed={failed}"]
 
 
-COMMANDS: dict[str, Any] = {"playbook": _playbook}
+def _reconcile(lab: LabHandle, args: list[str], work_dir: str) -> list[str]:
+    """``reconcile [--check] [--as NAME] [--no-bmc HOST] [policy.KEY=VALUE ...]``: one pass of the ha_reconcile module,
+    run the way Ansible runs a module (its file with an arguments file), against the lab's engine and BMCs."""
+    result = reconcile_result(lab, args, work_dir)
+    name = " ".join(["reconcile", *args])
+    if not result["actions"] and not result["problems"] and not result.get("check_plan"):
+        return [f"{name}: nothing to do"]
+    lines = [f"{name}: lease {result['lease']['state']}"]
+    for action in result["actions"]:
+        detail = "; ".join(action["steps"]) + (f"; {action['detail']}" if action["detail"] else "")
+        lines.append(f"{name}: {action['kind']} {action['target']} {action['result']}" + (f": {detail}" if detail else ""))
+    if result.get("check_plan"):
+        lines += [f"{name}: would {a['kind']} {a['target']}: {a['reason']}" for a in result["plan"]["actions"]]
+    lines += [f"{name}: problem: {problem}" for problem in result["problems"]]
+    lines.append(f"{name}: {'failed' if result.get('failed') else 'ok'}" + (", changed" if result.get("changed") else ""))
+    return lines
+
+
+def reconcile_args(lab: LabHandle, args: list[str]) -> dict[str, Any]:
+    engine = lab.info["engine"]
+    check, holder, policy, skip = False, "reconciler", {}, set()
+    words = list(args)
+    while words:
+        word = words.pop(0)
+        if word == "--check":
+            check = True
+        elif word == "--as":
+            holder = words.pop(0)
+        elif word == "--no-bmc":
+            skip.add(words.pop(0))
+        elif word.startswith("policy.") and "=" in word:
+            key, value = word[len("policy."):].split("=", 1)
+            policy[key] = yaml_value(value)
+        else:
+            raise CommandError(f"reconcile: unknown argument {word!r}")
+    bmcs = [dict(name=h["name"], **h["bmc"]) for h in lab.info["hosts"] if h["bmc"] and h["name"] not in skip]
+    return {"cluster": "Default", "bmcs": bmcs, "policy": policy, "lease": {"holder": holder}, "_ansible_check_mode": check,
+            "auth": {"url": engine["url"], "username": engine["username"], "password": engine["password"], "ca_file": engine["ca_file"]}}
+
+
+def yaml_value(text: str) -> Any:
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    return yaml.safe_load(text)
+
+
+def reconcile_result(lab: LabHandle, args: list[str], work_dir: str) -> dict[str, Any]:
+    module_args = reconcile_args(lab, args)
+    path = os.path.join(work_dir, "reconcile-args.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": module_args}, handle)
+    os.chmod(path, 0o600)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / ".build"))
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / "ha_reconcile.py"), path],
+                          env=env, cwd=work_dir, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except ValueError as exc:
+        raise CommandError(f"reconcile: the module did not answer JSON (exit {done.returncode}): {done.stdout[-2000:]} "
+                           f"{done.stderr[-2000:]}") from exc
+    result.setdefault("problems", [result["msg"]] if result.get("failed") and "msg" in result else [])
+    result.setdefault("actions", [])
+    result.setdefault("lease", {"state": "none"})
+    result["check_plan"] = module_args["_ansible_check_mode"]
+    return result
+
+
+COMMANDS: dict[str, Any] = {"playbook": _playbook, "reconcile": _reconcile}
 
 
 def run(lab: LabHandle, command: Any, work_dir: str) -> list[str]:

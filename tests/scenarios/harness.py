@@ -28,7 +28,8 @@ from tests.lab.testing import LabHandle, running_lab
 from tests.scenarios import commands, operator
 
 ROOT = Path(__file__).resolve().parent
-STEP_KEYS = ("at", "fault", "target", "value", "clear_faults", "engine_ha", "operator", "run", "expect", "note")
+STEP_KEYS = ("at", "fault", "target", "value", "clear_faults", "engine_ha", "operator", "run", "expect", "note", "every", "until")
+MAX_REPEATS = 1000
 MAX_END = 7 * 24 * 3600
 
 
@@ -73,12 +74,34 @@ def load(path: Path) -> Scenario:
         if float(step["at"]) < last:
             raise ScenarioError(f"{where}: 'at' {step['at']} is before the previous step ({last})")
         last = float(step["at"])
+    steps = expand(path.name, steps)
+    last = max([last] + [float(s["at"]) for s in steps])
     end = float(layout.pop("end", last))
     if not last <= end <= MAX_END:
         raise ScenarioError(f"{path.name}/lab.yml: end {end} must be after the last step ({last}) and at most {MAX_END}")
     expected_path = path / "expected.log"
     expected = expected_path.read_text(encoding="utf-8").splitlines() if expected_path.exists() else None
     return Scenario(path, layout, steps, end, expected)
+
+
+def expand(name: str, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A step with ``every: S`` and ``until: T`` repeats at at, at+S, ... <= T (a reconciler on a schedule);
+    steps at the same time keep their order in the file."""
+    out: list[tuple[float, int, dict[str, Any]]] = []
+    for index, step in enumerate(steps):
+        if "every" not in step:
+            out.append((float(step["at"]), index, step))
+            continue
+        every, until = float(step["every"]), float(step.get("until", step["at"]))
+        if every <= 0 or (until - float(step["at"])) / every > MAX_REPEATS:
+            raise ScenarioError(f"{name}/steps.yml[{index}]: every must be > 0 and repeat at most {MAX_REPEATS} times")
+        when = float(step["at"])
+        while when <= until:
+            repeated = {k: v for k, v in step.items() if k not in ("every", "until")}
+            repeated["at"] = when
+            out.append((when, index, repeated))
+            when += every
+    return [step for _when, _index, step in sorted(out, key=lambda item: (item[0], item[1]))]
 
 
 def run(scenario: Scenario, work_dir: str) -> list[str]:
@@ -123,7 +146,6 @@ def _do(lab: LabHandle, scenario: Scenario, step: dict[str, Any], work_dir: str)
         if outcome:
             _note(lab, f"operator: {outcome}")
     if "run" in step:
-        _note(lab, f"run: {step['run']}")
         for line in commands.run(lab, step["run"], work_dir):
             _note(lab, line)
     if "expect" in step:
