@@ -70,6 +70,11 @@ class Admin:
             # a test or scenario step writes its own line between the lab's (source "step" unless given)
             lab.journal.add(lab.clock.now(), str(payload.get("source", "step")), str(payload["text"]))
             return 200, {"ok": True}
+        if route == "/bmcs" and method == "GET":
+            # each BMC's current credentials (after a bmc_wrong_password fault: the new password, which the engine lacks)
+            with lab.model.lock:
+                return 200, {"bmcs": [dict(h["bmc"], name=h["name"], password=lab.faults.current_passwords.get(h["name"], h["bmc"]["password"]))
+                                      for h in lab.info["hosts"] if h["bmc"]]}
         if route == "/truth" and method == "GET":
             return 200, self.truth()
         return 404, {"error": f"no admin route {method} {path}"}

@@ -137,6 +137,8 @@ class EngineHandler(_Base):
         user = lab.sso.user_of(self.headers.get("Authorization"))
         if user is None:
             return Response(401, b"", "text/html", {"WWW-Authenticate": 'Bearer realm="RESTAPI"'})
+        with lab.model.lock:
+            lab.faults.api.count_request()
         if lab.faults.api.error_500:
             return Response(500, write(t.Fault(reason="Operation Failed", detail="Internal Server Error")))
         request = Request(method, path, query, {k.lower(): v for k, v in self.headers.items()}, body)

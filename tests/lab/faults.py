@@ -25,6 +25,15 @@ class ApiFaults:
     down: bool = False
     slow: float = 0.0
     error_500: bool = False
+    # with a value N: the next N API requests still succeed, then every one gets 500 (the engine failing mid-run)
+    error_500_after: Optional[int] = None
+
+    def count_request(self) -> None:
+        if self.error_500_after is not None:
+            self.error_500_after -= 1
+            if self.error_500_after < 0:
+                self.error_500 = True
+                self.error_500_after = None
 
 
 @dataclass
@@ -35,6 +44,7 @@ class Faults:
     active: dict[tuple[str, str], Any] = field(default_factory=dict)
     agents: Any = None
     bmc_passwords: dict[str, str] = field(default_factory=dict)
+    current_passwords: dict[str, str] = field(default_factory=dict)
 
     def _host(self, target: Optional[str]) -> Host:
         if not target:
@@ -88,7 +98,9 @@ class Faults:
                 if kind == "bmc_unreachable":
                     self.bmcs.set_unreachable(name, True)
                 elif kind == "bmc_wrong_password":
-                    self.bmcs.set_password(name, secrets.token_urlsafe(12))
+                    # the BMC's password is rotated; the engine keeps the old one (GET /lab/bmcs tells the new one)
+                    self.current_passwords[name] = secrets.token_urlsafe(12)
+                    self.bmcs.set_password(name, self.current_passwords[name])
                 elif kind == "bmc_stuck_power":
                     self.bmcs.set_stuck_power(name, True)
         elif kind == "storage_domain_down":
@@ -108,7 +120,10 @@ class Faults:
         elif kind == "engine_api_slow":
             self.api.slow = float(value if value is not None else 5.0)
         elif kind == "engine_api_500":
-            self.api.error_500 = True
+            if value is None:
+                self.api.error_500 = True
+            else:
+                self.api.error_500_after = int(value)
         self.active[(kind, name)] = value
         return {"kind": kind, "target": name or None, "value": value}
 
@@ -175,6 +190,7 @@ class Faults:
                 original = agent[0].password
             if original is not None:
                 self.bmcs.set_password(host.name, original)
+            self.current_passwords.pop(host.name, None)
         elif kind == "bmc_stuck_power":
             self.bmcs.set_stuck_power(host.name, False)
 

@@ -6,7 +6,7 @@ The reconciler never races the engine: it acts only where the engine's own flow 
 engine's audit events tell where it stands (codes from ovirt-engine's AuditLogType):
 
 - 9008 connecting (grace period), 12 non responsive, 13 up again;
-- 539 auto fence started, 9020 power management operation through a proxy, 121 restarted by the engine,
+- 494 manual fence ("confirm host has been rebooted"), 539 auto fence started, 9020 power management operation through a proxy, 121 restarted by the engine,
   122 restart failed, 9002 power fence failed, 9005 power state not verified;
 - 9027 no power management, 9004 no proxy host, 9003 skipped during the engine's start-up;
 - 9013 / 9014 / 9015 skipped by the cluster's fencing policy (connectivity, live storage lease, disabled);
@@ -28,6 +28,7 @@ FENCE_STARTED = (539, 9020)
 FENCE_RESTARTED = 121
 FENCE_FAILED = (122, 9002, 9005)
 NO_PM, NO_PROXY, STARTUP_SKIP = 9027, 9004, 9003
+MANUAL_FENCE = 494
 POLICY_CONNECTIVITY, POLICY_SD_ACTIVE, POLICY_DISABLED = 9013, 9014, 9015
 VM_DOWN_ERROR, VM_FENCED_DOWN, HA_FAILED, HA_RESTART_FAILED = 119, 143, 9602, 9603
 USER_STOP, USER_SHUTDOWN = 33, 73
@@ -84,6 +85,9 @@ def stance(snapshot: Snapshot, host: Host, out: Outage, policy: ReconcilePolicy)
     codes = [e.code for e in events]
     last = {e.code: e for e in events}
     started = _latest(events, FENCE_STARTED)
+    if MANUAL_FENCE in codes:
+        return EngineStance("handled", "someone confirmed it down to the engine (manual fence, event 494) %s; its VMs were "
+                            "released" % _ago(now, last[MANUAL_FENCE].time), MANUAL_FENCE)
     if POLICY_SD_ACTIVE in codes:
         return EngineStance("policy", "the engine skipped fencing: the host's storage lease was live (fencing policy "
                             "skip-if-SD-active, event 9014)", POLICY_SD_ACTIVE)
@@ -150,7 +154,7 @@ def storage_evidence(snapshot: Snapshot, host: Host, out: Outage, memory: Memory
     for vm in snapshot.vms_on(host.id):
         for event in snapshot.vm_events(vm.id, since=max(since, recent)):
             if event.code == VM_DOWN_ERROR and any(text in event.description for text in LOCK_HELD):
-                return StorageEvidence("live", "sanlock refused %s's lease elsewhere at %s: the host still renews it"
+                return StorageEvidence("live", "sanlock refused %s's lease elsewhere %s: the host still renews it"
                                        % (vm.name, _ago(snapshot.now, event.time)))
     for vm_id in witnesses:
         vm = snapshot.vms_by_id.get(vm_id)

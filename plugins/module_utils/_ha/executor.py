@@ -65,8 +65,10 @@ class Executor:
         self.requests = 0
         self.warnings: List[str] = []
         self.lease_lost: Optional[str] = None
+        self.powers: Dict[str, str] = {}  # host id -> power read by probe()
 
     def run(self, actions: List[Action]) -> List[Outcome]:
+        """Run the actions in order (fence_host only after probe() found it fit)."""
         outcomes = []
         for action in actions:
             outcome = Outcome(action)
@@ -118,23 +120,44 @@ class Executor:
         with engine_call("re-reading the host", obj="host %r" % action.target):
             return self.host_service(action.target_id).get(all_content=True)
 
+    def probe(self, actions: List[Action]) -> List[Outcome]:
+        """Before the lease: read each host to fence and its power (read-only); a host that cannot be fenced safely
+        ends here (refused or failed) and needs no lease.  Returns the outcomes of the actions that end here."""
+        ended = []
+        for action in actions:
+            if action.kind != "fence_host":
+                continue
+            outcome = Outcome(action)
+            try:
+                host = self.reread_host(action)
+                status = enum_value(host.status)
+                if status != "non_responsive":
+                    raise Stop("skipped", "the engine now sees %s %s (the plan saw it non_responsive): nothing to fence" % (
+                        action.target, status))
+                power = self.power_status(outcome)
+                self.step(outcome, "power is %s" % power)
+                if power == "on" and action.params["storage"] != "lost":
+                    self.record("refused:storage_lease_unknown", action.target_id, action.params["episode"], "ovirt_ha.core refused to "
+                                "fence host %s: it is powered on and there is no evidence that its storage lease expired (%s)" % (
+                                    action.target, action.params["storage_reason"]), severity="warning", host_id=action.target_id)
+                    raise Stop("refused", "%s is powered on and may still write to its storage: %s; not fencing it" % (
+                        action.target, action.params["storage_reason"]))
+                self.powers[action.target_id] = power
+            except Stop as stop:
+                outcome.result, outcome.detail = stop.result, stop.detail
+                ended.append(outcome)
+            except EngineError as exc:
+                outcome.result, outcome.detail = "failed", str(exc)
+                ended.append(outcome)
+        return ended
+
     def fence_host(self, outcome: Outcome) -> None:
         action = outcome.action
         params = action.params
         assert self.lease is not None
         self.lease.check("fence host %s" % action.target)
-        host = self.reread_host(action)
-        status = enum_value(host.status)
-        if status != "non_responsive":
-            raise Stop("skipped", "the engine now sees %s %s (the plan saw it non_responsive): nothing to fence" % (action.target, status))
-        power = self.power_status(outcome)
+        power = self.powers[action.target_id]
         self.step(outcome, "power is %s" % power)
-        if power == "on" and params["storage"] != "lost":
-            self.record("refused", action.target_id, params["episode"], "ovirt_ha.core refused to fence host %s: it is powered on and "
-                        "there is no evidence that its storage lease expired (%s)" % (action.target, params["storage_reason"]),
-                        severity="warning", host_id=action.target_id, rule="storage_lease_unknown")
-            raise Stop("refused", "%s is powered on and may still write to its storage: %s; not fencing it" % (
-                action.target, params["storage_reason"]))
         self.record("fence", action.target_id, params["episode"], "ovirt_ha.core fencing host %s (attempt %d, power %s): %s" % (
             action.target, params["attempt"], power, action.reason), n=params["attempt"], severity="warning", host_id=action.target_id)
         if params["method"] == "engine" and power == "on":
@@ -207,17 +230,28 @@ class Executor:
             self.lease.check("power off host %s" % action.target)
         [result] = bulk.bmc_fence([target], FenceRequest(action="off", power_timeout=self.policy.confirm_timeout))
         if not result.get("fenced"):
-            self.record("fence_failed", action.target_id, action.params["episode"], "ovirt_ha.core could not confirm host %s off: %s" % (
-                action.target, result.get("msg") or result.get("power_after")), n=action.params["attempt"], severity="error",
-                host_id=action.target_id)
+            seen = result.get("power_after") or result.get("power_before") or "unknown"
+            kind = (result.get("error") or {}).get("kind", "timed_out")
+            why = ("it still reports power %s after %d s" % (seen, self.policy.confirm_timeout) if kind == "timed_out"
+                   else "the BMC failed: %s" % kind.replace("_", " "))
+            self.record("fence_failed", action.target_id, action.params["episode"], "ovirt_ha.core could not confirm host %s off: %s; "
+                        "NOT fenced" % (action.target, why), n=action.params["attempt"], severity="error", host_id=action.target_id)
             raise Stop("failed", "the BMC of %s did not confirm the power off (%s): not fenced, its VMs are left alone" % (
-                action.target, result.get("msg") or "power %s" % result.get("power_after")))
+                action.target, why))
         self.step(outcome, "powered off, off confirmed by the BMC")
 
     def power_on(self, outcome: Outcome) -> None:
         action = outcome.action
         target = self.bmcs.get(action.target)
-        if target is None:
+        if action.params["method"] == "engine" or target is None:
+            self.requests += 1
+            try:
+                with engine_call("powering the host on through the engine", obj="host %r" % action.target):
+                    self.host_service(action.target_id).fence(fence_type="start")
+                self.step(outcome, "powered on again through the engine")
+            except EngineError as exc:
+                self.warnings.append("host %s stays powered off: %s" % (action.target, exc))
+                self.step(outcome, "power on through the engine failed: %s" % exc.message)
             return
         [result] = bulk.bmc_power([target], PowerRequest(state="on", wait=True, wait_timeout=self.policy.confirm_timeout))
         if result.get("failed"):

@@ -136,8 +136,9 @@ class _Planner:
         snap, policy = self.snap, self.policy
         out = outage(snap, host, self.memory)
         self.episode = out.episode
-        # witnesses are recorded once the engine calls the host non responsive (not for a blip while connecting)
-        witnesses = self.witnesses(host, out) if host.status == "non_responsive" else []
+        # recorded at first sight, also while connecting: a network-cut host's leases expire ~80 s after the cut and the
+        # engine runs the leased VMs elsewhere soon after; a run that comes later no longer sees where they were
+        witnesses = self.witnesses(host, out)
         view = stance(snap, host, out, policy)
         fenced = self.memory.attempts("manual_fence", host.id, out.episode) + self.memory.attempts("engine_fence", host.id, out.episode)
         if fenced:
@@ -150,6 +151,9 @@ class _Planner:
             return False
         if view.state == "acting":
             self.defer(host, "waiting", "the engine is still on it: %s" % view.reason, False)
+            return False
+        if view.state == "handled":
+            self.defer(host, "waiting", view.reason, False)
             return False
         if maintenance:
             self.defer(host, "refused", "hosted-engine global maintenance is on: no HA action at all", True, "global_maintenance")

@@ -100,27 +100,35 @@ def reconcile(system: Any, request: Request, bmc_order: List[str]) -> Dict[str, 
 
 def execute(system: Any, the_plan: Plan, snapshot: Snapshot, memory: Memory, request: Request, log: AuditLog, lease: RunLease,
             result: Dict[str, Any]) -> Tuple[List[Outcome], int]:
-    """Take the lease (unless only records are to be written), run the actions, give the lease back.
-    Returns the outcomes and the requests the executor made (the audit log counts its own)."""
-    needs_lease = bool(the_plan.destructive)
-    if needs_lease:
+    """Probe the hosts to fence (read-only), take the lease when something destructive is left, run the actions,
+    give the lease back.  Returns the outcomes and the requests the executor made (the audit log counts its own)."""
+    executor = Executor(system, log, lease, request.policy, request.bmcs)
+    ended = executor.probe(the_plan.actions)
+    done = {id(o.action) for o in ended}
+    remaining = [a for a in the_plan.actions if id(a) not in done]
+    destructive = [a for a in remaining if a.kind != "record_outage"]
+    if not destructive:
+        lease.state = "not_needed"
+        executor.lease = None
+        outcomes = executor.run(remaining)
+    else:
         try:
             lease.acquire(snapshot, memory)
         except LeaseBusy as exc:
             result["warnings"].append(str(exc))
-            records = [a for a in the_plan.actions if a.kind == "record_outage"]
-            skipped = [Outcome(a, "skipped", "another reconciler holds the run lease") for a in the_plan.destructive]
-            recorder = Executor(system, log, None, request.policy, request.bmcs)
-            return recorder.run(records) + skipped, recorder.requests
-    executor = Executor(system, log, lease if needs_lease else None, request.policy, request.bmcs)
-    try:
-        outcomes = executor.run(the_plan.actions)
-    finally:
-        warning = lease.release()
-        if warning:
-            result["warnings"].append(warning)
+            executor.lease = None
+            outcomes = executor.run([a for a in remaining if a.kind == "record_outage"])
+            outcomes += [Outcome(a, "skipped", "another reconciler holds the run lease") for a in destructive]
+        else:
+            try:
+                outcomes = executor.run(remaining)
+            finally:
+                warning = lease.release()
+                if warning:
+                    result["warnings"].append(warning)
     result["warnings"].extend(executor.warnings)
-    return outcomes, executor.requests
+    by_action = {id(o.action): o for o in ended + outcomes}
+    return [by_action[id(a)] for a in the_plan.actions if id(a) in by_action], executor.requests
 
 
 def problems(the_plan: Plan, outcomes: List[Outcome], lease: RunLease) -> List[str]:
