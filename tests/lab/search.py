@@ -54,16 +54,19 @@ def parse(expression: Optional[str]) -> Query:
     tokens = _tokens(text, expression)
     groups: Query = [[]]
     index = 0
+    joined = False  # the last token was ``and`` / ``or``
     while index < len(tokens):
         kind, value = tokens[index]
         following = tokens[index + 1] if index + 1 < len(tokens) else ("", "")
         if kind == "word" and value.lower() in ("and", "or") and following[0] != "op":
-            if not groups[-1]:
+            if not groups[-1] or joined:
                 raise SearchError(f"Cannot parse search expression '{expression}'")
             if value.lower() == "or":
                 groups.append([])
+            joined = True
             index += 1
             continue
+        joined = False
         if kind == "word" and following[0] == "op":
             operand = tokens[index + 2] if index + 2 < len(tokens) else ("", "")
             if operand[0] not in ("word", "quoted"):
@@ -77,7 +80,7 @@ def parse(expression: Optional[str]) -> Query:
             index += 1
             continue
         raise SearchError(f"Cannot parse search expression '{expression}'")
-    if not groups[-1]:
+    if not groups[-1] or joined:
         raise SearchError(f"Cannot parse search expression '{expression}'")
     return groups
 
