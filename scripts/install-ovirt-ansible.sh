@@ -26,8 +26,11 @@ log="$venv/install.log"
 if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" >"$log" 2>&1; then
   cat "$log" >&2
   # tell "the index is out of reach" (skip) from every other failure (a real error)
-  if grep -qiE "Could not fetch URL|connection (refused|reset|aborted)|Temporary failure in name resolution|Network is unreachable|Max retries exceeded|No matching distribution found for ansible" "$log" \
-     && ! "$venv/bin/python" -m pip download --quiet --no-deps --disable-pip-version-check -d "$venv/.probe" "ovirt-engine-sdk-python>=4.6,<4.7" >/dev/null 2>&1; then
+  unreachable="Could not fetch URL|connection (refused|reset|aborted)|Temporary failure in name resolution"
+  unreachable+="|Network is unreachable|Max retries exceeded|No matching distribution found"
+  if grep -qiE "$unreachable" "$log" \
+     && ! "$venv/bin/python" -m pip download --quiet --no-deps --disable-pip-version-check -d "$venv/.probe" \
+          "ovirt-engine-sdk-python>=4.6,<4.7" >/dev/null 2>&1; then
     rm -rf "$venv/.probe"
     echo "install-ovirt-ansible: the package index is unreachable" >&2
     exit 75

@@ -12,14 +12,14 @@ from tests.lab.clock import Clock
 from tests.lab.model import BLANK_TEMPLATE_ID, Cluster, DataCenter, Event, FenceAgent, Host, Job, Model, StorageDomain, Template, Vm
 
 API = "/ovirt-engine/api"
-HOST_LINKS = ("fenceagents", "nics", "networkattachments", "statistics", "storage", "permissions", "tags")
+HOST_LINKS: tuple[str, ...] = ("fenceagents", "nics", "networkattachments", "statistics", "storage", "permissions", "tags")
 # a VM's sub-collections the lab models no content of (link name -> the list's root element), beside its tags
 VM_SUBCOLLECTIONS = {"affinitylabels": "affinity_labels", "applications": "applications", "cdroms": "cdroms",
                      "diskattachments": "disk_attachments", "graphicsconsoles": "graphics_consoles", "hostdevices": "host_devices",
                      "katelloerrata": "katello_errata", "mediateddevices": "vm_mediated_devices", "nics": "nics",
                      "numanodes": "vm_numa_nodes", "permissions": "permissions", "reporteddevices": "reported_devices",
                      "sessions": "sessions", "snapshots": "snapshots", "statistics": "statistics", "watchdogs": "watchdogs"}
-VM_LINKS = (*VM_SUBCOLLECTIONS, "tags")
+VM_LINKS: tuple[str, ...] = (*VM_SUBCOLLECTIONS, "tags")
 # the one MAC pool, scheduling policy and migration policy every cluster of the lab links to
 MAC_POOL_ID = "58ca604b-017d-0374-0220-00000000014e"
 SCHEDULING_POLICY_ID = "b4ed2332-a7ac-4d5f-9596-99a439cb2812"
