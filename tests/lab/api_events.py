@@ -102,8 +102,8 @@ class EventRoutes(RoutesBase):
     def add_event(self, body: t.Event) -> Response:
         """AddExternalEvent: validation (fields, origin, a custom id unique per origin), then the audit log's flood
         regulation, which drops an event like one stored less than ``flood_rate`` seconds ago."""
-        missing = [name for name, value in (("origin", body.origin), ("severity", body.severity), ("customId", body.custom_id),
-                                             ("description", body.description)) if value in (None, "")]
+        required = (("origin", body.origin), ("severity", body.severity), ("customId", body.custom_id), ("description", body.description))
+        missing = [name for name, value in required if value in (None, "")]
         if missing:
             raise incomplete("Event", *missing)
         if body.origin.lower() == "ovirt":

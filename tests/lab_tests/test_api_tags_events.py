@@ -162,8 +162,8 @@ def test_search_or_binds_looser_than_and(lab_connection: ovirtsdk4.Connection) -
     assert sorted(h.name for h in hosts.list(search="name=host01 or name=host03")) == ["host01", "host03"]
     # and first: host01, or (host02 and down)
     assert [h.name for h in hosts.list(search="name=host01 or name=host02 and status=down")] == ["host01"]
-    assert sorted(h.name for h in hosts.list(search="name=host0* and status=up or name=nothing")) == ["host01", "host02", "host03",
-                                                                                                    "host04"]
+    everyone = ["host01", "host02", "host03", "host04"]
+    assert sorted(h.name for h in hosts.list(search="name=host0* and status=up or name=nothing")) == everyone
     vms = lab_connection.system_service().vms_service()
     assert sorted(v.name for v in vms.list(search='name="vm0001" OR name=vm0002')) == ["vm0001", "vm0002"]
     with pytest.raises(ovirtsdk4.Error) as broken:

@@ -10,7 +10,6 @@ Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_ovirt_ansibl
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any, Iterator
