@@ -26,7 +26,7 @@ VENV = ROOT / ".build" / "ovirt-ansible-venv"
 INDEX_UNREACHABLE = 75
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-HA_VM, STOP_VM, PIN_HOST, MAINTENANCE_HOST, NEW_HOST = "vm0002", "vm0004", "host03", "host04", "host05"
+HA_VM, STOP_VM, PIN_HOST, MAINTENANCE_HOST, NEW_HOST, START_HOST = "vm0002", "vm0004", "host03", "host04", "host05", "host01"
 PM_PORT, CUSTOM_ID = 62399, 7001
 
 
@@ -52,7 +52,8 @@ def play(playbook: Path, lab: LabHandle, name: str, tmp_path: Path) -> subproces
     extra = {"fidelity_url": engine["url"], "fidelity_username": engine["username"], "fidelity_password": engine["password"],
              "fidelity_ca_file": engine["ca_file"], "fidelity_ha_vm": HA_VM, "fidelity_stop_vm": STOP_VM, "fidelity_pin_host": PIN_HOST,
              "fidelity_maintenance_host": MAINTENANCE_HOST, "fidelity_new_host": NEW_HOST, "fidelity_root_password": "root-secret-1",
-             "fidelity_pm_port": PM_PORT, "fidelity_pm_password": "pm-secret-1", "fidelity_custom_id": CUSTOM_ID}
+             "fidelity_pm_port": PM_PORT, "fidelity_pm_password": "pm-secret-1", "fidelity_custom_id": CUSTOM_ID,
+             "fidelity_start_host": START_HOST}
     extra_file = tmp_path / "extra.json"
     extra_file.write_text(json.dumps(extra), encoding="utf-8")
     extra_file.chmod(0o600)
@@ -89,8 +90,9 @@ def test_ovirt_ansible_modules_work_against_the_lab(ovirt_ansible: Path, lab: La
         assert vm.storage_error_resume_behaviour == t.VmStorageErrorResumeBehaviour.KILL
         assert vm.placement_policy.affinity == t.VmAffinity.USER_MIGRATABLE
         assert [h.id for h in vm.placement_policy.hosts] == [by_name(hosts, PIN_HOST).id]
-        # stopped (a shutdown), then started again
-        assert by_name(vms, STOP_VM).status == t.VmStatus.UP
+        # stopped (a shutdown), then started again on the host asked for
+        started = by_name(vms, STOP_VM)
+        assert started.status == t.VmStatus.UP and started.host.id == by_name(hosts, START_HOST).id
         codes = [e.code for e in system.events_service().list(search=f"event_vm={STOP_VM}")]
         assert 73 in codes and 153 in codes
 
