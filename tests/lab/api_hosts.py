@@ -112,6 +112,9 @@ class HostRoutes(TagRoutes):
             raise conflict(REMOVE_OPERATIONAL)
         self.engine.pending.discard(host)
         self.model.remove_host(host)
+        # nothing of it left in the ground truth either (it runs no VM in these states)
+        self.engine.truth.vouched.pop(host.id, None)
+        self.engine.truth.power_intent.pop(host.id, None)
         for vm in self.model.vms.values():
             if host.id in vm.placement_hosts:
                 vm.placement_hosts = [h for h in vm.placement_hosts if h != host.id]
