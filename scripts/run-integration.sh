@@ -2,7 +2,8 @@
 # Integration layer: starts the lab every ansible-test target shares (its shape is setup_lab's default, so a
 # target run alone gets the same lab), runs the targets, and always takes that lab down again.
 # Afterwards runs the pytest suites that drive their own labs through the real SDK, IPMI clients and
-# ansible-playbook (tests/lab_tests, tests/playbook_tests).
+# ansible-playbook (tests/lab_tests, tests/playbook_tests), after making the venv with oVirt's own collection
+# that tests/playbook_tests/test_ovirt_ansible_fidelity.py runs.
 set -euo pipefail
 tree=${1:?usage: run-integration.sh TEST_TREE}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +28,17 @@ else
   (cd "$tree" && "$top/.venv/bin/ansible-test" integration --local --python 3.11 --color no)
   # the targets share one lab: it must not have seen a split brain, an unsafe fence or any other violation
   (cd "$tree" && "$py" -m tests.lab violations --state-dir "$state")
+fi
+
+# oVirt's own modules for the fidelity test (tests/playbook_tests/test_ovirt_ansible_fidelity.py), in a venv of their own;
+# an unreachable package index (status 75) leaves the test to skip and say so, any other failure fails the layer
+ovirt_rc=0
+bash "$top/scripts/install-ovirt-ansible.sh" || ovirt_rc=$?
+if [ "$ovirt_rc" -eq 75 ]; then
+  echo "integration: ovirt.ovirt venv not made (package index unreachable); its fidelity test will skip"
+elif [ "$ovirt_rc" -ne 0 ]; then
+  echo "integration: scripts/install-ovirt-ansible.sh failed ($ovirt_rc)" >&2
+  exit "$ovirt_rc"
 fi
 
 suites=()

@@ -90,7 +90,7 @@ class Admin:
                 "now": now,
                 "running": {model.vms[v].name: truth.names(hosts) for v, hosts in sorted(truth.running.items()) if v in model.vms},
                 "leases": [{"resource": lease.resource, "vm": model.vms[lease.resource.split(":", 1)[1]].name,
-                            "holder": model.hosts[lease.holder].name, "renewed": lease.renewed, "alive": truth.lease_alive(lease, now)}
+                            "holder": (truth.names({lease.holder}) or [lease.holder])[0], "renewed": lease.renewed, "alive": truth.lease_alive(lease, now)}
                            for lease in truth.leases.values()],
                 "hosts": {h.name: {"power_on": h.power_on, "network_ok": h.network_ok, "mgmt_bridge_ok": h.mgmt_bridge_ok,
                                    "storage_lease_alive": h.storage_lease_alive(now), "reachable_by_engine": h.responsive(now)}

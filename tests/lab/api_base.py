@@ -11,7 +11,7 @@ from tests.lab.engine import Engine
 from tests.lab.engine_fence import Fencer
 from tests.lab.errors import invalid
 from tests.lab.model import Job, new_id
-from tests.lab.search import SearchError, matches, parse
+from tests.lab.search import Order, SearchError, matches, parse
 
 
 class RoutesBase:
@@ -22,11 +22,12 @@ class RoutesBase:
         self.render = renderer
         self.after_action = after_action
 
-    def _filter(self, items: list[Any], request: Request, getter: Callable[[Any, str], Optional[list[str]]]) -> list[Any]:
+    def _filter(self, items: list[Any], request: Request, getter: Callable[[Any, str], Optional[list[str]]],
+                order: Optional[Order] = None) -> list[Any]:
         try:
-            terms = parse(request.query.get("search"))
-            if terms:
-                items = [item for item in items if matches(terms, functools.partial(getter, item))]
+            query = parse(request.query.get("search"))
+            if query:
+                items = [item for item in items if matches(query, functools.partial(getter, item), order)]
         except SearchError as exc:
             raise invalid(str(exc)) from exc
         limit = request.max()
@@ -42,6 +43,9 @@ class RoutesBase:
         cluster = self.model.clusters.get(cluster_id)
         dc = self.model.data_centers.get(cluster.data_center_id) if cluster else None
         return [dc.name] if dc else []
+
+    def _tag_names(self, obj_id: str) -> list[str]:
+        return [tag.name for tag in self.model.tags_of(obj_id)]
 
     def _job(self, description: str) -> None:
         now = self.engine.now()

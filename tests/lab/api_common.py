@@ -77,7 +77,7 @@ def action_done(**extra: Any) -> Response:
 
 
 def fault_response(error: ApiError) -> Response:
-    if error.status == 404:
+    if error.status == 404 and not error.detail:
         return Response(404, b"")
     return Response(error.status, write(t.Fault(reason=error.reason, detail=error.detail)))
 

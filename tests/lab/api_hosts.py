@@ -1,4 +1,4 @@
-"""Engine API: /hosts, /hosts/{id} (get, update) and /hosts/{id}/fenceagents."""
+"""Engine API: /hosts (list, add), /hosts/{id} (get, update, remove), /hosts/{id}/fenceagents and /hosts/{id}/tags."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ from typing import Callable, Optional
 
 import ovirtsdk4.types as t
 
-from tests.lab.api_base import RoutesBase
 from tests.lab.api_common import Request, Response, ok
+from tests.lab.api_tags import TagRoutes
 from tests.lab.api_xml import write
-from tests.lab.errors import ApiError, conflict, incomplete, not_found
+from tests.lab.errors import conflict, incomplete, not_found
 from tests.lab.model import FenceAgent, Host, new_id
 
 
 EMPTY_SUBCOLLECTIONS = {"nics": "host_nics", "networkattachments": "network_attachments", "statistics": "statistics",
-                        "storage": "host_storages", "permissions": "permissions", "tags": "tags"}
+                        "storage": "host_storages", "permissions": "permissions"}
+DUPLICATE_HOST = "Cannot add Host. The Host name is already in use, please choose a unique name and try again."
+REMOVE_OPERATIONAL = "Cannot remove Host. Host is operational. Please switch Host to Maintenance mode first."
+REMOVABLE = ("maintenance", "down", "install_failed")
 
 
-class HostRoutes(RoutesBase):
+class HostRoutes(TagRoutes):
     def _host(self, host_id: str) -> Host:
         host = self.model.hosts.get(host_id)
         if host is None:
@@ -29,7 +32,7 @@ class HostRoutes(RoutesBase):
         values: dict[str, Callable[[], list[str]]] = {
             "name": lambda: [host.name], "status": lambda: [host.status], "cluster": lambda: self._cluster_name(host.cluster_id),
             "id": lambda: [host.id], "address": lambda: [host.address], "datacenter": lambda: self._dc_name(host.cluster_id),
-            "spm_role": lambda: [host.spm], "type": lambda: ["rhel"],
+            "spm_role": lambda: [host.spm], "type": lambda: ["rhel"], "tag": lambda: self._tag_names(host.id),
         }
         getter = values.get(field)
         return getter() if getter else None
@@ -53,19 +56,70 @@ class HostRoutes(RoutesBase):
                 all_content = request.flag("all_content")
                 return ok(self.render.write_list("hosts", (self._host_xml(h, request, counts.get(h.id, 0) if all_content else None)
                                                            for h in hosts)))
+            if not rest and method == "POST":
+                return ok(self._host_xml(self.add_host(request.read(t.Host)), request), 201)
             if not rest:
-                raise ApiError(405, "Adding hosts is not supported by the lab", reason="Operation Failed")
+                raise not_found()
             host = self._host(rest[0])
             if len(rest) == 1 and method == "GET":
                 return ok(self._host_xml(host, request))
             if len(rest) == 1 and method == "PUT":
                 return ok(self.update_host(host, request))
+            if len(rest) == 1 and method == "DELETE":
+                self.remove_host(host)
+                return Response(200, b"")
+            if len(rest) == 1:
+                raise not_found()
             if rest[1] == "fenceagents":
                 return self.fence_agents(method, host, rest[2:], request)
+            if rest[1] == "tags":
+                return self.assigned_tags("hosts", host.id, method, rest[2:], request)
             if rest[1] in EMPTY_SUBCOLLECTIONS and len(rest) == 2 and method == "GET":
                 # linked from every host; the lab models none of their content
                 return ok(self.render.write_list(EMPTY_SUBCOLLECTIONS[rest[1]], []))
         raise not_found()
+
+    def add_host(self, body: t.Host) -> Host:
+        """AddVds: a new host is installed (``installing``), then ``up``; it has no fence agent until one is added.
+        The root password or SSH key is used for the installation only and never stored."""
+        missing = [name for name in ("name", "address") if not getattr(body, name)]
+        if missing:
+            raise incomplete("Host", *missing)
+        ref = body.cluster
+        if ref is not None and (ref.id or ref.name):
+            cluster = self.model.clusters.get(ref.id) if ref.id else next(
+                (c for c in self.model.clusters.values() if c.name.lower() == (ref.name or "").lower()), None)
+            if cluster is None:
+                raise not_found(f"Entity not found: Cluster: {'id' if ref.id else 'name'}={ref.id or ref.name}")
+        else:
+            cluster = next((c for c in self.model.clusters.values() if c.name == "Default"), None)
+            if cluster is None:
+                raise incomplete("Host", "cluster")
+        if body.name.lower() in self.model.host_by_name:
+            raise conflict(DUPLICATE_HOST)
+        host = Host(id=new_id(), name=body.name, address=body.address, cluster_id=cluster.id, status="installing", pm_enabled=False,
+                    booted_at=self.engine.now() - 3600.0)
+        if body.spm is not None and body.spm.priority is not None:
+            host.spm_priority = body.spm.priority
+        self.model.add_host(host)
+        self.engine.event(42, "normal", f"Host {host.name} was added by {self.engine.user()}.", host)
+        self.engine.schedule(host, "installing", "up")
+        self._job(f"Adding new Host {host.name} to Cluster {cluster.name}")
+        return host
+
+    def remove_host(self, host: Host) -> None:
+        if host.status not in REMOVABLE:
+            raise conflict(REMOVE_OPERATIONAL)
+        self.engine.pending.discard(host)
+        self.model.remove_host(host)
+        # nothing of it left in the ground truth either (it runs no VM in these states)
+        self.engine.truth.vouched.pop(host.id, None)
+        self.engine.truth.power_intent.pop(host.id, None)
+        for vm in self.model.vms.values():
+            if host.id in vm.placement_hosts:
+                vm.placement_hosts = [h for h in vm.placement_hosts if h != host.id]
+        self.engine.event(44, "normal", f"Host {host.name} was removed by {self.engine.user()}.")
+        self._job(f"Removing Host {host.name}")
 
     def update_host(self, host: Host, request: Request) -> bytes:
         body: t.Host = request.read(t.Host)

@@ -1,13 +1,16 @@
-"""Engine API: /clusters (with fencing policy), /datacenters and their storage domains, /storagedomains."""
+"""Engine API: /clusters (with fencing policy), /datacenters and their storage domains, /storagedomains, /templates."""
 
 from __future__ import annotations
+
+from typing import Any, Callable, Optional
 
 import ovirtsdk4.types as t
 
 from tests.lab.api_base import RoutesBase
 from tests.lab.api_common import Request, Response, ok
-from tests.lab.api_xml import write
+from tests.lab.api_xml import MAC_POOL_ID, SCHEDULING_POLICY_ID, write
 from tests.lab.errors import invalid, not_found
+from tests.lab.model import BLANK_TEMPLATE_ID, Template
 
 
 class InventoryRoutes(RoutesBase):
@@ -81,3 +84,43 @@ class InventoryRoutes(RoutesBase):
             if domain is None or len(rest) > 1:
                 raise not_found()
             return ok(write(self.render.storage_domain(domain)))
+
+    def _template_field(self, template: Template, field: str) -> Optional[list[str]]:
+        values: dict[str, Callable[[], list[str]]] = {
+            "name": lambda: [template.name], "id": lambda: [template.id],
+            # Blank belongs to no data center and serves all of them
+            "datacenter": lambda: [dc.name for dc in self.model.data_centers.values()],
+            # templates of the VMs named so (every lab VM is made from Blank)
+            "vm.name": lambda: [vm.name for vm in self.model.vms.values()] if template.id == BLANK_TEMPLATE_ID else [],
+        }
+        getter = values.get(field)
+        return getter() if getter else None
+
+    def r_templates(self, method: str, rest: list[str], request: Request) -> Response:
+        if method != "GET":
+            raise not_found()
+        with self.model.lock:
+            if not rest:
+                templates = self._filter(list(self.model.templates.values()), request, self._template_field)
+                return ok(self.render.write_list("templates", (write(self.render.template(x)) for x in templates)))
+            template = self.model.templates.get(rest[0])
+            if template is None or len(rest) > 1:
+                raise not_found()
+            return ok(write(self.render.template(template)))
+
+    def r_macpools(self, method: str, rest: list[str], request: Request) -> Response:
+        return self._single("mac_pools", MAC_POOL_ID, self.render.mac_pool, method, rest)
+
+    def r_schedulingpolicies(self, method: str, rest: list[str], request: Request) -> Response:
+        return self._single("scheduling_policies", SCHEDULING_POLICY_ID, self.render.scheduling_policy, method, rest)
+
+    @staticmethod
+    def _single(root: str, obj_id: str, build: Callable[[], Any], method: str, rest: list[str]) -> Response:
+        """A collection with the one object the lab has (read only)."""
+        if method != "GET":
+            raise not_found()
+        if not rest:
+            return ok(write([build()], root=root))
+        if rest == [obj_id]:
+            return ok(write(build()))
+        raise not_found()

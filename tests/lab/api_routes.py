@@ -33,7 +33,7 @@ class Api(HostRoutes, VmRoutes, InventoryRoutes, EventRoutes):
         handler = getattr(self, f"r_{collection}", None)
         if handler is None:
             raise not_found()
-        if collection in ("hosts", "vms") and len(rest) == 2 and method == "POST" and rest[1] not in ("fenceagents",):
+        if collection in ("hosts", "vms") and len(rest) == 2 and method == "POST" and rest[1] not in ("fenceagents", "tags"):
             response: Response = self.action(collection, rest[0], rest[1], request)
         else:
             response = handler(method, rest, request)

@@ -1,4 +1,4 @@
-"""Engine API: /vms and /vms/{id} (get, update of HA, lease, resume behaviour, placement)."""
+"""Engine API: /vms and /vms/{id} (get, update of HA, lease, resume behaviour, placement) and /vms/{id}/tags."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from typing import Callable, Optional
 
 import ovirtsdk4.types as t
 
-from tests.lab.api_base import RoutesBase
 from tests.lab.api_common import Request, Response, ok
+from tests.lab.api_tags import TagRoutes
+from tests.lab.api_xml import VM_SUBCOLLECTIONS
 from tests.lab.errors import conflict, invalid, not_found
 from tests.lab.model import Vm
 
 
-class VmRoutes(RoutesBase):
+class VmRoutes(TagRoutes):
     def _vm(self, vm_id: str) -> Vm:
         vm = self.model.vms.get(vm_id)
         if vm is None:
@@ -24,7 +25,7 @@ class VmRoutes(RoutesBase):
         values: dict[str, Callable[[], list[str]]] = {
             "name": lambda: [vm.name], "status": lambda: [vm.status], "cluster": lambda: self._cluster_name(vm.cluster_id),
             "id": lambda: [vm.id], "host": lambda: [host.name] if host else [], "datacenter": lambda: self._dc_name(vm.cluster_id),
-            "type": lambda: ["server"],
+            "type": lambda: ["server"], "tag": lambda: self._tag_names(vm.id),
         }
         getter = values.get(field)
         return getter() if getter else None
@@ -37,9 +38,16 @@ class VmRoutes(RoutesBase):
             if not rest and method == "GET":
                 vms = self._filter(list(self.model.vms.values()), request, self._vm_field)
                 return ok(self.render.write_list("vms", (self._vm_xml(vm, request) for vm in vms)))
-            if not rest or len(rest) > 1:
+            if not rest:
                 raise not_found()
             vm = self._vm(rest[0])
+            if len(rest) > 1 and rest[1] == "tags":
+                return self.assigned_tags("vms", vm.id, method, rest[2:], request)
+            if len(rest) == 2 and rest[1] in VM_SUBCOLLECTIONS and method == "GET":
+                # linked from every VM; the lab models none of their content
+                return ok(self.render.write_list(VM_SUBCOLLECTIONS[rest[1]], []))
+            if len(rest) > 1:
+                raise not_found()
             if method == "GET":
                 return ok(self._vm_xml(vm, request))
             if method == "PUT":

@@ -9,10 +9,21 @@ import ovirtsdk4.types as t
 from ovirtsdk4.writer import Writer
 
 from tests.lab.clock import Clock
-from tests.lab.model import Cluster, DataCenter, Event, FenceAgent, Host, Job, Model, StorageDomain, Vm
+from tests.lab.model import BLANK_TEMPLATE_ID, Cluster, DataCenter, Event, FenceAgent, Host, Job, Model, StorageDomain, Template, Vm
 
 API = "/ovirt-engine/api"
-HOST_LINKS = ("fenceagents", "nics", "networkattachments", "statistics", "storage", "permissions", "tags")
+HOST_LINKS: tuple[str, ...] = ("fenceagents", "nics", "networkattachments", "statistics", "storage", "permissions", "tags")
+# a VM's sub-collections the lab models no content of (link name -> the list's root element), beside its tags
+VM_SUBCOLLECTIONS = {"affinitylabels": "affinity_labels", "applications": "applications", "cdroms": "cdroms",
+                     "diskattachments": "disk_attachments", "graphicsconsoles": "graphics_consoles", "hostdevices": "host_devices",
+                     "katelloerrata": "katello_errata", "mediateddevices": "vm_mediated_devices", "nics": "nics",
+                     "numanodes": "vm_numa_nodes", "permissions": "permissions", "reporteddevices": "reported_devices",
+                     "sessions": "sessions", "snapshots": "snapshots", "statistics": "statistics", "watchdogs": "watchdogs"}
+VM_LINKS: tuple[str, ...] = (*VM_SUBCOLLECTIONS, "tags")
+# the one MAC pool, scheduling policy and migration policy every cluster of the lab links to
+MAC_POOL_ID = "58ca604b-017d-0374-0220-00000000014e"
+SCHEDULING_POLICY_ID = "b4ed2332-a7ac-4d5f-9596-99a439cb2812"
+MIGRATION_POLICY_ID = "80554327-0569-496b-bdeb-fcbbf52b827b"
 
 
 def _link(obj: Any, href: str) -> Any:
@@ -48,11 +59,37 @@ class Renderer:
             skip_if_gluster_bricks_up=cluster.skip_if_gluster_bricks_up,
             skip_if_gluster_quorum_not_met=cluster.skip_if_gluster_quorum_not_met,
         )
-        return _link(t.Cluster(id=cluster.id, name=cluster.name, fencing_policy=policy, version=_version(cluster.version),
-                               cpu=t.Cpu(type=cluster.cpu_type, architecture=t.Architecture.X86_64),
+        # the engine's defaults for a new cluster; every field is always there (clients read them without checking)
+        migration = t.MigrationOptions(auto_converge=t.InheritableBoolean.INHERIT, compressed=t.InheritableBoolean.INHERIT,
+                                       encrypted=t.InheritableBoolean.INHERIT,
+                                       bandwidth=t.MigrationBandwidth(assignment_method=t.MigrationBandwidthAssignmentMethod.AUTO),
+                                       policy=t.MigrationPolicy(id=MIGRATION_POLICY_ID))
+        return _link(t.Cluster(id=cluster.id, name=cluster.name, description="", comment="", fencing_policy=policy,
+                               version=_version(cluster.version), cpu=t.Cpu(type=cluster.cpu_type, architecture=t.Architecture.X86_64),
                                data_center=_link(t.DataCenter(id=cluster.data_center_id), f"{API}/datacenters/{cluster.data_center_id}"),
-                               ha_reservation=cluster.ha_reservation, ballooning_enabled=False),
+                               ha_reservation=cluster.ha_reservation, ballooning_enabled=False, gluster_service=False, virt_service=True,
+                               threads_as_cores=False, trusted_service=False, tunnel_migration=False, maintenance_reason_required=False,
+                               optional_reason=False, switch_type=t.SwitchType.LEGACY, firewall_type=t.FirewallType.FIREWALLD,
+                               ksm=t.Ksm(enabled=True, merge_across_nodes=True), migration=migration,
+                               error_handling=t.ErrorHandling(on_error=t.MigrateOnError.MIGRATE),
+                               memory_policy=t.MemoryPolicy(over_commit=t.MemoryOverCommit(percent=100),
+                                                            transparent_huge_pages=t.TransparentHugePages(enabled=True)),
+                               required_rng_sources=[t.RngSource.URANDOM], bios_type=t.BiosType.Q35_OVMF,
+                               fips_mode=t.FipsMode.DISABLED, log_max_memory_used_threshold=95,
+                               log_max_memory_used_threshold_type=t.LogMaxMemoryUsedThresholdType.PERCENTAGE,
+                               mac_pool=_link(t.MacPool(id=MAC_POOL_ID), f"{API}/macpools/{MAC_POOL_ID}"),
+                               scheduling_policy=_link(t.SchedulingPolicy(id=SCHEDULING_POLICY_ID),
+                                                       f"{API}/schedulingpolicies/{SCHEDULING_POLICY_ID}")),
                      f"{API}/clusters/{cluster.id}")
+
+    def mac_pool(self) -> t.MacPool:
+        return _link(t.MacPool(id=MAC_POOL_ID, name="Default", description="Default MAC pool", allow_duplicates=False,
+                               default_pool=True, ranges=[t.Range(from_="56:6f:1a:7e:00:00", to="56:6f:1a:7e:ff:ff")]),
+                     f"{API}/macpools/{MAC_POOL_ID}")
+
+    def scheduling_policy(self) -> t.SchedulingPolicy:
+        return _link(t.SchedulingPolicy(id=SCHEDULING_POLICY_ID, name="none", description="No load balancing operations",
+                                        locked=True, default_policy=True), f"{API}/schedulingpolicies/{SCHEDULING_POLICY_ID}")
 
     def host(self, host: Host, all_content: bool = False, running: Optional[int] = None) -> t.Host:
         if all_content and running is None:
@@ -70,7 +107,9 @@ class Renderer:
                                                kdump_detection=host.kdump_detection,
                                                pm_proxies=[t.PmProxy(type=t.PmProxyType(kind)) for kind in host.pm_proxies] or None),
             port=54321, protocol=t.HostProtocol.STOMP, external_status=t.ExternalStatus.OK,
-            os=t.OperatingSystem(type="RHEL", version=t.Version(full_version="9.4", major=9, minor=4)),
+            # the engine always reports both kernel command lines, empty when none was set
+            os=t.OperatingSystem(type="RHEL", version=t.Version(full_version="9.4", major=9, minor=4), custom_kernel_cmdline="",
+                                 reported_kernel_cmdline="BOOT_IMAGE=(hd0,msdos1)/vmlinuz-5.14.0-427.el9.x86_64 root=/dev/mapper/rhel-root ro"),
             version=t.Version(full_version="vdsm-4.50.5.1-1.el9", major=4, minor=50, build=5, revision=1),
             summary=t.VmSummary(active=running, total=running) if running is not None else None,
             ksm=t.Ksm(enabled=True), transparent_huge_pages=t.TransparentHugePages(enabled=True),
@@ -103,6 +142,7 @@ class Renderer:
                 hosts=[_link(t.Host(id=h), f"{API}/hosts/{h}") for h in vm.placement_hosts] or None),
             origin="managed_hosted_engine" if vm.hosted_engine else "ovirt",
             stateless=False, delete_protected=False,
+            template=_link(t.Template(id=BLANK_TEMPLATE_ID), f"{API}/templates/{BLANK_TEMPLATE_ID}"),
         )
         if vm.host_id and vm.status != "down":
             obj.host = _link(t.Host(id=vm.host_id), f"{API}/hosts/{vm.host_id}")
@@ -115,6 +155,16 @@ class Renderer:
             if vm.stop_reason:
                 obj.stop_reason = vm.stop_reason
         return _link(obj, f"{API}/vms/{vm.id}")
+
+    def template(self, template: Template) -> t.Template:
+        return _link(t.Template(id=template.id, name=template.name, description=template.description, status=t.TemplateStatus.OK,
+                                type=t.VmType.SERVER, memory=template.memory, origin="ovirt", stateless=False, delete_protected=False,
+                                cpu=t.Cpu(topology=t.CpuTopology(sockets=1, cores=1, threads=1), architecture=t.Architecture.X86_64),
+                                os=t.OperatingSystem(type="other", boot=t.Boot(devices=[t.BootDevice.HD])),
+                                high_availability=t.HighAvailability(enabled=False, priority=0),
+                                version=t.TemplateVersion(version_number=1, version_name="base version"),
+                                creation_time=self.when(-86400.0 * 30)),
+                     f"{API}/templates/{template.id}")
 
     def storage_domain(self, sd: StorageDomain, in_dc: bool = False) -> t.StorageDomain:
         dc_id = next(iter(self.model.data_centers))
@@ -191,12 +241,15 @@ class Renderer:
 
     @staticmethod
     def add_links(item: Any, data: bytes) -> bytes:
-        """The engine lists a host's sub-collections as <link> elements (the SDK's Writer does not write them)."""
-        if not isinstance(item, Host):
+        """The engine lists a host's or VM's sub-collections as <link> elements (the SDK's Writer does not write them)."""
+        if isinstance(item, Host):
+            base, rels = f"{API}/hosts/{item.id}", HOST_LINKS
+        elif isinstance(item, Vm):
+            base, rels = f"{API}/vms/{item.id}", VM_LINKS
+        else:
             return data
         end = data.index(b">") + 1
-        base = f"{API}/hosts/{item.id}"
-        links = "".join(f'<link href="{base}/{rel}" rel="{rel}"/>' for rel in HOST_LINKS)
+        links = "".join(f'<link href="{base}/{rel}" rel="{rel}"/>' for rel in rels)
         return data[:end] + links.encode("ascii") + data[end:]
 
     def write_list(self, root: str, parts: Iterable[bytes]) -> bytes:

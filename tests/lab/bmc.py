@@ -20,6 +20,12 @@ counts until the client closes it or it idles for SESSION_IDLE seconds, and an o
 request beyond the table is refused with RMCP status 0x01 ("insufficient resources").  So
 a client that forgets to log out shows up (`BmcFleet.active_sessions`).
 
+Sensors: each BMC has an SDR repository with two full sensor records, the power consumption
+(watts) and the inlet temperature (degrees C), and answers Get SDR Repository Info, Reserve SDR
+Repository, Get SDR, Get Sensor Reading and Get Sensor Thresholds, so `ipmitool sdr` and
+`ipmitool sensor` work.  Readings follow the machine: 0 W when it is off, more watts and degrees
+with every VM it runs (`PowerTarget.bmc_load`, when the target has it).
+
 Faults: `set_unreachable` drops every packet, `set_password` changes the
 password the BMC expects (the wrong-password fault), `set_stuck_power` makes
 the BMC acknowledge power-off style commands without changing the power.
@@ -77,6 +83,58 @@ class PowerTarget(Protocol):
         """Apply 'on' | 'off' | 'cycle' | 'reset' | 'soft'."""
 
 
+def _load_of(target: PowerTarget) -> int:
+    """How busy the machine is (VMs it runs), for its sensor readings; targets without ``bmc_load`` idle."""
+    load = getattr(target, "bmc_load", None)
+    return int(load()) if callable(load) else 0
+
+
+@dataclass(frozen=True)
+class _Sensor:
+    number: int
+    name: str
+    sensor_type: int  # IPMI sensor type code
+    base_unit: int  # IPMI unit code
+    multiplier: int  # M of the linear conversion: value = M * raw
+    entity: int
+    nominal: int  # raw nominal reading
+
+    def raw(self, on: bool, load: int) -> int:
+        if self.base_unit == _UNIT_WATTS:
+            watts = 0 if not on else 120 + 14 * min(load, 60)
+            return min(255, round(watts / self.multiplier))
+        return min(255, 22 if not on else 34 + 2 * min(load, 20))
+
+    def record(self, record_id: int) -> bytes:
+        """The SDR: a full sensor record (IPMI 2.0 section 43.1), threshold type, no thresholds, linear."""
+        name = self.name.encode("ascii")[:16]
+        body = bytes([
+            0x20, 0x00, self.number,  # owned by the BMC, LUN 0
+            self.entity, 0x01, 0x7F, 0x40, self.sensor_type, 0x01,  # entity, instance, init, capabilities, type, threshold
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  # event masks, readable threshold mask: none
+            0x00, self.base_unit, 0x00, 0x00,  # unsigned, unit, no modifier, linear
+            self.multiplier & 0xFF, (self.multiplier >> 8) & 0x03, 0x00, 0x00, 0x00, 0x00,  # M, B = 0, accuracy, exponents 0
+            0x01, self.nominal, 0xFF, 0x00, 0xFF, 0x00,  # nominal given, normal max/min, sensor max/min
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  # thresholds, hysteresis (not used)
+            0x00, 0x00, 0x00,  # reserved, OEM
+            0xC0 | len(name),  # 8-bit ASCII id string
+        ]) + name
+        return struct.pack("<HBBB", record_id, 0x51, 0x01, len(body)) + body
+
+
+_UNIT_DEGREES_C = 0x01
+_UNIT_WATTS = 0x06
+SENSORS = (
+    _Sensor(0x10, "Pwr Consumption", 0x0B, _UNIT_WATTS, 4, 0x15, 60),
+    _Sensor(0x20, "Inlet Temp", 0x01, _UNIT_DEGREES_C, 1, 0x37, 36),
+)
+_NETFN_SENSOR = 0x04
+_NETFN_STORAGE = 0x0A
+_CC_INVALID_RESERVATION = 0xC5
+_CC_NOT_PRESENT = 0xCB
+_SDR_LAST = 0xFFFF
+
+
 class SimplePowerTarget:
     """A power switch with no machine behind it (standalone runner, tests)."""
 
@@ -113,6 +171,8 @@ class _BmcSpec:
     server: Optional["_LabBmc"] = None
     # established sessions -> monotonic time of their last packet
     sessions: Dict[int, float] = field(default_factory=dict)
+    # the SDR repository's current reservation (Reserve SDR Repository), 0 before the first
+    sdr_reservation: int = 0
 
     def active_sessions(self) -> int:
         horizon = time.monotonic() - SESSION_IDLE
@@ -182,6 +242,58 @@ class _LabBmc(pyghmi_bmc.Bmc):
     def __init__(self, spec: _BmcSpec, address: str) -> None:
         self.spec = spec
         super().__init__(spec.authdata, port=spec.port, address=address)
+        # Get Device ID: a chassis device with an SDR repository and sensors
+        self.additionaldevices = 0x83
+
+    # -- sensors and the SDR repository ------------------------------------------
+    def handle_raw_request(self, request: Any, session: Any) -> None:
+        netfn, command, data = request["netfn"], request["command"], list(request.get("data") or [])
+        if netfn == _NETFN_STORAGE and command in (0x20, 0x22, 0x23):
+            self._sdr_repository(command, data, session)
+        elif netfn == _NETFN_SENSOR and command in (0x2D, 0x27):
+            self._sensor(command, data, session)
+        else:
+            super().handle_raw_request(request, session)
+
+    def _sdr_repository(self, command: int, data: List[int], session: Any) -> None:
+        spec = self.spec
+        if command == 0x20:  # Get SDR Repository Info: version, count, free space, timestamps, non-modal update + reserve
+            session.send_ipmi_response(data=[0x51, len(SENSORS), 0x00, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0x22])
+        elif command == 0x22:  # Reserve SDR Repository
+            spec.sdr_reservation = spec.sdr_reservation % 0xFFFF + 1
+            session.send_ipmi_response(data=list(struct.pack("<H", spec.sdr_reservation)))
+        elif len(data) < 6:  # Get SDR: reservation, record id, offset, bytes to read
+            session.send_ipmi_response(code=0xC7)
+        else:
+            reservation, record_id = data[0] | data[1] << 8, data[2] | data[3] << 8
+            offset, count = data[4], data[5]
+            index = 0 if record_id == 0 else record_id - 1
+            if offset and reservation != spec.sdr_reservation:
+                session.send_ipmi_response(code=_CC_INVALID_RESERVATION)
+            elif not 0 <= index < len(SENSORS):
+                session.send_ipmi_response(code=_CC_NOT_PRESENT)
+            else:
+                record = SENSORS[index].record(index + 1)
+                following = index + 2 if index + 1 < len(SENSORS) else _SDR_LAST
+                chunk = record[offset:] if count == 0xFF else record[offset:offset + count]
+                session.send_ipmi_response(data=list(struct.pack("<H", following)) + list(chunk))
+
+    def _sensor(self, command: int, data: List[int], session: Any) -> None:
+        sensor = next((s for s in SENSORS if data and s.number == data[0]), None)
+        if sensor is None:
+            session.send_ipmi_response(code=_CC_NOT_PRESENT)
+            return
+        if command == 0x27:  # Get Sensor Thresholds: none readable
+            session.send_ipmi_response(data=[0x00, 0, 0, 0, 0, 0, 0])
+            return
+        try:
+            on = self.spec.target.bmc_power_state()
+            load = _load_of(self.spec.target)
+        except Exception:  # the machine behind the BMC is gone
+            session.send_ipmi_response(code=_CC_UNSPECIFIED)
+            return
+        # reading, event messages and scanning enabled, no threshold crossed
+        session.send_ipmi_response(data=[sensor.raw(on, load), 0xC0, 0x00])
 
     # -- transport ---------------------------------------------------------
     def sessionless_data(self, data: Any, sockaddr: Any) -> None:

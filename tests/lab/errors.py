@@ -13,8 +13,9 @@ class ApiError(Exception):
         self.detail = detail
 
 
-def not_found() -> ApiError:
-    return ApiError(404)
+def not_found(detail: str = "") -> ApiError:
+    """404: an unknown id in the path has an empty body; an unknown reference in a request body says which."""
+    return ApiError(404, detail, reason="Resource Not Found" if detail else "Operation Failed")
 
 
 def conflict(*messages: str) -> ApiError:

@@ -1,4 +1,4 @@
-"""The lab's cluster model: data center, clusters, hosts, VMs, storage domains, events, jobs.
+"""The lab's cluster model: data center, clusters, hosts, VMs, storage domains, tags, templates, events, jobs.
 
 Every object caches its serialized XML; assigning any public attribute drops the cache.
 All access goes through ``Model.lock`` (one re-entrant lock for the whole model).
@@ -10,6 +10,11 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+
+
+# every engine has the root of the tag tree and the Blank template, both with the empty GUID
+ROOT_TAG_ID = "00000000-0000-0000-0000-000000000000"
+BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"
 
 
 def new_id() -> str:
@@ -229,6 +234,23 @@ class Event(Cached):
 
 
 @dataclass(eq=False)
+class Tag(Cached):
+    id: str
+    name: str
+    description: str = ""
+    # None only for the root tag; every other tag hangs below one
+    parent_id: Optional[str] = None
+
+
+@dataclass(eq=False)
+class Template(Cached):
+    id: str
+    name: str
+    description: str = ""
+    memory: int = 1024 ** 3
+
+
+@dataclass(eq=False)
 class Job(Cached):
     id: str
     description: str
@@ -252,7 +274,15 @@ class Model:
         self.storage_domains: dict[str, StorageDomain] = {}
         self.agents: dict[str, FenceAgent] = {}
         self.events: list[Event] = []
-        self.events_by_custom_id: dict[int, Event] = {}
+        # (origin, custom_id) is unique among external events, deleted ones included (the engine deletes softly)
+        self.events_by_custom_id: dict[tuple[str, int], Event] = {}
+        # flood regulation of external events: key (severity and the linked objects) -> lab time of the last one stored
+        self.event_flood: dict[tuple[Optional[str], ...], float] = {}
+        self.tags: dict[str, Tag] = {ROOT_TAG_ID: Tag(id=ROOT_TAG_ID, name="root", description="root")}
+        # host or VM id -> ids of the tags assigned to it, in assignment order
+        self.assigned_tags: dict[str, list[str]] = {}
+        self.templates: dict[str, Template] = {BLANK_TEMPLATE_ID: Template(id=BLANK_TEMPLATE_ID, name="Blank",
+                                                                           description="Blank template")}
         self.jobs: dict[str, Job] = {}
         self.host_by_name: dict[str, Host] = {}
         self.vm_by_name: dict[str, Vm] = {}
@@ -278,6 +308,23 @@ class Model:
 
     def find_host(self, key: str) -> Optional[Host]:
         return self.hosts.get(key) or self.host_by_name.get(key.lower())
+
+    def remove_host(self, host: Host) -> None:
+        """Forget a host and everything that belongs to it (fence agents, tag assignments)."""
+        self.hosts.pop(host.id, None)
+        if self.host_by_name.get(host.name.lower()) is host:
+            del self.host_by_name[host.name.lower()]
+        for agent in self.agents_of(host.id):
+            del self.agents[agent.id]
+        self.assigned_tags.pop(host.id, None)
+
+    def find_tag(self, key: str) -> Optional[Tag]:
+        if key in self.tags:
+            return self.tags[key]
+        return next((tag for tag in self.tags.values() if tag.name == key), None)
+
+    def tags_of(self, obj_id: str) -> list[Tag]:
+        return [self.tags[tag_id] for tag_id in self.assigned_tags.get(obj_id, []) if tag_id in self.tags]
 
     def find_vm(self, key: str) -> Optional[Vm]:
         return self.vms.get(key) or self.vm_by_name.get(key.lower())
@@ -307,7 +354,7 @@ class Model:
         if len(self.events) > self.max_events:
             del self.events[: len(self.events) - self.max_events]
         if event.custom_id is not None:
-            self.events_by_custom_id[event.custom_id] = event
+            self.events_by_custom_id[(event.origin, event.custom_id)] = event
         if self.on_event is not None:
             self.on_event(event)
         return event

@@ -26,6 +26,11 @@ class HostPower:
         with self.model.lock:
             return self._host().power_on
 
+    def bmc_load(self) -> int:
+        """VMs whose process runs on the machine (what its power and temperature sensors show)."""
+        with self.model.lock:
+            return len(self.truth.processes_on(self.host_id))
+
     def bmc_power(self, action: str) -> None:
         with self.model.lock:
             host = self._host()

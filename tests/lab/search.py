@@ -1,14 +1,23 @@
-"""The engine's search syntax, as far as the lab needs it: ``name=``, ``status=``, ``cluster=``, ``host=``,
-``id=``, ``!=``, ``*`` wildcards, ``and``; case-insensitive."""
+"""The engine's search syntax, as far as the lab needs it: ``field=value`` terms (``=``, ``!=``, ``<``, ``>``, ``<=``,
+``>=``), ``*`` wildcards, quoted values, ``and`` / ``or`` (``and`` binds tighter, as in the engine), adjacent terms
+meaning ``and``, a bare word searching by name, an optional ``Hosts:``-style prefix; case-insensitive."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Callable, Optional
 
-_TERM = re.compile(r'^\s*([A-Za-z_.]+)\s*(!=|=)\s*(?:"([^"]*)"|(\S+))\s*$')
-_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+# (field, operator, pattern): the pattern lower-cased, ``*`` its only wildcard
+Term = tuple[str, str, str]
+# terms joined by ``and`` inside a group, groups joined by ``or``; an empty query matches everything
+Query = list[list[Term]]
+# (field, value) -> a number to compare by, or None when the value has no order for that field
+Order = Callable[[str, str], Optional[float]]
+
+_TOKEN = re.compile(r'\s*(?:"(?P<quoted>[^"]*)"|(?P<op>!=|<=|>=|=|<|>)|(?P<word>[^\s=!<>"]+))')
+_PREFIX = re.compile(r"^[A-Za-z]+\s*:\s*")
+_COMPARE = {"<": lambda a, b: a < b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
+MAX_TERMS = 200
 
 
 class SearchError(ValueError):
@@ -19,41 +28,106 @@ def _norm(value: str) -> str:
     return value.lower().replace("_", "").replace("-", "").replace(" ", "")
 
 
-def parse(expression: Optional[str]) -> list[tuple[str, bool, str]]:
-    """Return (field, negate, pattern) terms; an empty or ``*`` expression matches everything."""
+def _tokens(text: str, expression: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text) and len(tokens) <= 3 * MAX_TERMS:
+        if not text[position:].strip():
+            break
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise SearchError(f"Cannot parse search expression '{expression}'")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def parse(expression: Optional[str]) -> Query:
+    """Return the ``or``-groups of ``and``-ed terms; an empty or ``*`` expression matches everything."""
     if expression is None:
         return []
     text = expression.strip()
     if not text or text == "*":
         return []
-    # a leading "Hosts:" / "Vms:" prefix is accepted by the engine
-    text = re.sub(r"^[A-Za-z]+\s*:\s*", "", text)
-    terms = []
-    for part in _AND.split(text):
-        if not part.strip():
+    text = _PREFIX.sub("", text)
+    tokens = _tokens(text, expression)
+    groups: Query = [[]]
+    index = 0
+    joined = False  # the last token was ``and`` / ``or``
+    while index < len(tokens):
+        kind, value = tokens[index]
+        following = tokens[index + 1] if index + 1 < len(tokens) else ("", "")
+        if kind == "word" and value.lower() in ("and", "or") and following[0] != "op":
+            if not groups[-1] or joined:
+                raise SearchError(f"Cannot parse search expression '{expression}'")
+            if value.lower() == "or":
+                groups.append([])
+            joined = True
+            index += 1
             continue
-        match = _TERM.match(part)
-        if not match:
+        joined = False
+        if kind == "word" and following[0] == "op":
+            operand = tokens[index + 2] if index + 2 < len(tokens) else ("", "")
+            if operand[0] not in ("word", "quoted"):
+                raise SearchError(f"Cannot parse search expression '{expression}'")
+            groups[-1].append((value.lower(), following[1], operand[1].lower()))
+            index += 3
+            continue
+        if kind == "word" and re.match(r"^[\w.*-]+$", value):
             # a bare word searches by name
-            if re.match(r"^[\w.*-]+$", part.strip()):
-                terms.append(("name", False, part.strip().lower()))
-                continue
-            raise SearchError(f"Cannot parse search expression '{expression}'")
-        field, op, quoted, plain = match.groups()
-        terms.append((field.lower(), op == "!=", (quoted if quoted is not None else plain).lower()))
-    return terms
+            groups[-1].append(("name", "=", value.lower()))
+            index += 1
+            continue
+        raise SearchError(f"Cannot parse search expression '{expression}'")
+    if not groups[-1] or joined:
+        raise SearchError(f"Cannot parse search expression '{expression}'")
+    return groups
 
 
-def matches(terms: list[tuple[str, bool, str]], getter: Callable[[str], Optional[list[str]]]) -> bool:
-    """``getter(field)`` gives the object's values for a field, or None for an unknown field."""
-    for field, negate, pattern in terms:
-        values = getter(field)
-        if values is None:
-            raise SearchError(f"Unknown search field '{field}'")
-        if field == "status":
-            hit = any(fnmatch.fnmatchcase(_norm(v), _norm(pattern)) for v in values)
-        else:
-            hit = any(fnmatch.fnmatchcase(v.lower(), pattern) for v in values)
-        if hit == negate:
-            return False
-    return True
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.DOTALL)
+
+
+def _number(unused_field: str, value: str) -> Optional[float]:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _term_hit(term: Term, values: list[str], order: Order) -> bool:
+    field, op, pattern = term
+    if op in _COMPARE:
+        bound = order(field, pattern)
+        if bound is None:
+            raise SearchError(f"Invalid value '{pattern}' for '{field}{op}'")
+        ranked = [order(field, v.lower()) for v in values]
+        return any(rank is not None and _COMPARE[op](rank, bound) for rank in ranked)
+    if field == "status":
+        regex = _wildcard(_norm(pattern))
+        hit = any(regex.match(_norm(v)) for v in values)
+    else:
+        regex = _wildcard(pattern)
+        hit = any(regex.match(v.lower()) for v in values)
+    return hit if op == "=" else not hit
+
+
+def matches(query: Query, getter: Callable[[str], Optional[list[str]]], order: Optional[Order] = None) -> bool:
+    """``getter(field)`` gives the object's values for a field, or None for an unknown field; ``order`` ranks values
+    for ``<`` and ``>`` (default: as numbers)."""
+    if not query:
+        return True
+    rank = order or _number
+    found = False
+    for group in query:
+        hit = not found
+        for term in group:
+            # every field is checked, also in a group that no longer matters: an unknown one is an error
+            values = getter(term[0])
+            if values is None:
+                raise SearchError(f"Unknown search field '{term[0]}'")
+            if hit and not _term_hit(term, values, rank):
+                hit = False
+        found = found or hit
+    return found

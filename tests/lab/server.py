@@ -113,6 +113,9 @@ class LabServer:
             self.engine.features.update(layout.get("engine_ha", {}))
             self.engine.timing.update(layout.get("engine_timing", {}))
             self.truth.adopt_running(0.0)
+            # an engine's audit log is never empty (clients read the newest event before they act): its hosts came up
+            for host in self.model.hosts.values():
+                self.engine.event(13, "normal", f"Status of host {host.name} was set to Up.", host)
         self.faults.bmc_passwords = {name: c.password for name, c in self.credentials.items()}
         if layout.get("hosted_engine"):
             sd = next(s for s in self.model.storage_domains.values() if s.hosted_engine)

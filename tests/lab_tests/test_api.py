@@ -238,12 +238,17 @@ def test_storage_domains(lab_connection: ovirtsdk4.Connection) -> None:
     assert {sd.status for sd in attached} == {t.StorageDomainStatus.ACTIVE}
 
 
-def test_events_add_is_idempotent_on_custom_id(lab_connection: ovirtsdk4.Connection) -> None:
+def test_events_custom_id_is_unique_per_origin(lab_connection: ovirtsdk4.Connection) -> None:
+    # the engine refuses a second external event with the same (origin, custom_id): no idempotent answer
     events = lab_connection.system_service().events_service()
-    first = events.add(t.Event(description="playbook step 1", severity=t.LogSeverity.NORMAL, origin="ovirt_ha", custom_id=424242))
-    again = events.add(t.Event(description="playbook step 1", severity=t.LogSeverity.NORMAL, origin="ovirt_ha", custom_id=424242))
-    assert first.id == again.id
-    assert len(events.list(search="custom_id=424242")) == 1
+    first = events.add(t.Event(description="playbook step 1", severity=t.LogSeverity.NORMAL, origin="ovirt_ha", custom_id=424242,
+                               flood_rate=-1))
+    with pytest.raises(ovirtsdk4.Error) as duplicate:
+        events.add(t.Event(description="playbook step 1", severity=t.LogSeverity.NORMAL, origin="ovirt_ha", custom_id=424242,
+                           flood_rate=-1))
+    assert duplicate.value.code == 400
+    assert "External Event with this custom id already exists" in str(duplicate.value)
+    assert len(events.list(search="custom_event_id=424242")) == 1
     with pytest.raises(ovirtsdk4.Error) as failure:
         events.add(t.Event(severity=t.LogSeverity.NORMAL, origin="ovirt_ha"))
     assert failure.value.code == 400

@@ -23,6 +23,9 @@ def _getter(values: dict[str, list[str]]) -> Callable[[str], Optional[list[str]]
     ("name=host01", True), ("NAME=HOST01", True), ("name=host0*", True), ("name=host02", False), ("name!=host02", True),
     ("status=up and cluster=Default", True), ("status=nonresponsive", False), ("status=non_responsive", False),
     ('name="host01"', True), ("Hosts: name=host01", True), ("*", True), ("", True), ("host01", True),
+    ("name=host02 or status=up", True), ("name=host02 or name=host03", False), ("name=host01 or name=x and status=down", True),
+    ("name=x or name=host01 and status=down", False), ("name=x OR name=host0*", True), ("name=host01 status=up", True),
+    ("name=host01 status=down", False),
 ])
 def test_search_matches(expression: str, expected: bool) -> None:
     values = {"name": ["host01"], "status": ["up"], "cluster": ["Default"]}
@@ -38,6 +41,22 @@ def test_search_errors() -> None:
         matches(parse("colour=red"), _getter({"name": ["x"]}))
     with pytest.raises(SearchError):
         parse("name = = x")
+    for broken in ("name=x or", "or name=x", "name=x and and status=up"):
+        with pytest.raises(SearchError):
+            parse(broken)
+    # an unknown field is an error also in a group that does not decide the match
+    with pytest.raises(SearchError):
+        matches(parse("name=host01 or colour=red"), _getter({"name": ["host01"]}))
+
+
+def test_search_comparisons_use_the_order_given() -> None:
+    ranks = {"normal": 0.0, "warning": 1.0, "error": 2.0}
+    values = _getter({"severity": ["warning"], "index": ["12"]})
+    assert matches(parse("severity>normal"), values, lambda f, v: ranks.get(v)) is True
+    assert matches(parse("severity>=error"), values, lambda f, v: ranks.get(v)) is False
+    assert matches(parse("index<13 and index>11"), values) is True
+    with pytest.raises(SearchError):
+        matches(parse("severity>bogus"), values, lambda f, v: ranks.get(v))
 
 
 def test_clock_modes() -> None:
