@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from typing import Iterator
 
 import ovirtsdk4
 import ovirtsdk4.types as t
@@ -20,7 +22,22 @@ WALL = 1736157600.0  # Mon Jan  6 10:00:00 2025 UTC
 CONF_WALL = 1736154000.0
 
 
+def _set_tz(monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+
+
+@pytest.fixture()
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The reference volume was written on a host whose local time is UTC."""
+    _set_tz(monkeypatch, "UTC")
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.mark.skipif(not os.path.exists(REFERENCE), reason="reference metadata volume not available")
+@pytest.mark.usefixtures("utc")
 def test_encoder_reproduces_reference_slots() -> None:
     with open(REFERENCE, "rb") as handle:
         reference = handle.read()
@@ -36,6 +53,22 @@ def test_encoder_reproduces_reference_slots() -> None:
     assert reference[3 * SLOT] == 0
     decoded = decode_slot(reference[SLOT:2 * SLOT])
     assert decoded is not None and decoded["crc32"] == "8beb412e" and decoded["score"] == 3400
+
+
+def test_slot_dates_are_in_the_hosts_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent writes time.ctime(): local time, whatever the zone (here a fixed UTC+3 and a fixed UTC-5, no tzdata needed)."""
+    slot = HostSlot(host_id=1, timestamp=182040, score=3400, engine_status={"vm": "up", "health": "good", "detail": "Up"},
+                    hostname="host1.example.com", local_conf_timestamp=2345, wall_time=WALL, conf_wall_time=CONF_WALL)
+    try:
+        _set_tz(monkeypatch, "LAB-3")
+        east = encode_slot(slot)[512:].decode().rstrip("\0")
+        _set_tz(monkeypatch, "LAB+5")
+        west = encode_slot(slot)[512:].decode().rstrip("\0")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert "timestamp=182040 (Mon Jan  6 13:00:00 2025)" in east and "vm_conf_refresh_time=2345 (Mon Jan  6 12:00:00 2025)" in east
+    assert "timestamp=182040 (Mon Jan  6 05:00:00 2025)" in west and "vm_conf_refresh_time=2345 (Mon Jan  6 04:00:00 2025)" in west
 
 
 def test_decoder_rejects_bad_crc() -> None:
