@@ -97,11 +97,9 @@ class Faults:
             domain.status = "inactive"
             self.storage_down(domain)
         elif kind == "engine_vm_crash":
-            vm = model.he_vm()
-            if vm is not None and vm.status != "down":
-                if self.agents is not None:
-                    self.agents.crash(vm, now, penalize=True)
-            elif vm is None:
+            if self.agents is not None:
+                self.agents.crash_vm(now)
+            else:
                 model.engine_up = False
         elif kind == "engine_api_down":
             self.api.down = True
@@ -113,16 +111,16 @@ class Faults:
         return {"kind": kind, "target": name or None, "value": value}
 
     def storage_down(self, domain: StorageDomain) -> None:
-        """VMs whose disks live on the domain pause (EIO)."""
+        """VMs whose disks live on the domain pause (EIO); the engine VM's pause is the agents' business."""
         for vm in self.engine.model.vms.values():
-            if vm.storage_sd_id == domain.id and vm.status == "up":
+            if vm.storage_sd_id == domain.id and vm.status == "up" and not vm.hosted_engine:
                 vm.status = "paused"
                 vm.paused_by_storage = True
 
     def storage_up(self, domain: StorageDomain) -> None:
         """Storage back: each paused VM follows its storage_error_resume_behaviour."""
         for vm in self.engine.model.vms.values():
-            if vm.storage_sd_id == domain.id and vm.paused_by_storage:
+            if vm.storage_sd_id == domain.id and vm.paused_by_storage and not vm.hosted_engine:
                 vm.paused_by_storage = False
                 if vm.resume_behaviour == "auto_resume":
                     vm.status = "up"
