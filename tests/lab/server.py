@@ -193,6 +193,7 @@ class LabServer:
 
     def tick(self) -> None:
         with self.model.lock:
+            self.faults.tick()
             self.truth.tick()
             jobs = self.ha.tick()
             if self.agents is not None:
@@ -250,6 +251,8 @@ class LabServer:
     def _direct_power(self, host_id: str, action: str) -> str:
         with self.model.lock:
             host = self.model.hosts[host_id]
+            if host.name in self.faults.dead_bmcs:
+                return "Error: Unable to establish IPMI v2 / RMCP+ session"
             if action == "status":
                 return "on" if host.power_on else "off"
             actor = self.truth.power_intent.get(host.id) or actors.current()
