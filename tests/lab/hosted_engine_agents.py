@@ -31,6 +31,8 @@ from tests.lab.model import Host, Vm
 from tests.lab.truth import LOCK_BUSY
 
 GUEST_BOOT = 60.0
+# the agents have been running this long when the lab starts (they need 60 s of history before they act)
+WARM_UP = 80
 ENGINE_START = 30.0
 GUEST_SHUTDOWN = 30.0
 MIB = 1024 ** 2
@@ -70,16 +72,17 @@ def _set(obj: Any, name: str, value: Any) -> None:
 class HostActions:
     """The agent's START_VM / STOP_VM on one host."""
 
-    def __init__(self, agents: "HostedEngineAgents", host: Host, vm: Vm) -> None:
+    def __init__(self, agents: "HostedEngineAgents", host: Host, vm: Vm, now: float) -> None:
         self.agents = agents
         self.host = host
         self.vm = vm
+        self.now = now
 
     def start_vm(self) -> bool:
-        return self.agents.start_vm(self.host, self.vm)
+        return self.agents.start_vm(self.host, self.vm, self.now)
 
     def stop_vm(self, force: bool) -> bool:
-        return self.agents.stop_vm(self.host, self.vm, force)
+        return self.agents.stop_vm(self.host, self.vm, force, self.now)
 
 
 class HostedEngineAgents:
@@ -96,6 +99,7 @@ class HostedEngineAgents:
         self.boots: dict[str, Optional[float]] = {}
         self.service_fault: Optional[str] = None    # engine_service_down: once | persistent | hung
         self.last_host: Optional[str] = None
+        self.quiet = False
         self.written_global = self.model.global_maintenance
         self.volume.write(0, encode_global(self.written_global))
         vm = self.model.he_vm()
@@ -143,8 +147,24 @@ class HostedEngineAgents:
                 "alive_hosts": list(agent.alive_hosts) if agent is not None else []}
 
     # -- the tick (model lock held) -------------------------------------------------------------------------------
-    def tick(self) -> None:
+    def warm_up(self, seconds: int = WARM_UP) -> None:
+        """Before the lab's clock starts: run the agents over the last ``seconds`` so that at lab time 0 they are in
+        their steady states (the engine's host EngineUp, the others EngineDown), as in a cluster that has been up."""
         now = self.engine.now()
+        self.quiet = True
+        try:
+            for second in range(seconds, 0, -1):
+                self.tick(now - second)
+        finally:
+            self.quiet = False
+        self.log(now, f"the hosted-engine agents have been running for {seconds} s")
+
+    def log(self, now: float, text: str) -> None:
+        if not self.quiet:
+            self.truth.journal.add(now, "agent", text)
+
+    def tick(self, at: Optional[float] = None) -> None:
+        now = self.engine.now() if at is None else at
         vm = self.model.he_vm()
         if vm is None:
             return
@@ -243,7 +263,7 @@ class HostedEngineAgents:
         if found is not None and found != self.written_global:
             self.written_global = found
             _set(self.model, "global_maintenance", found)
-            self.truth.journal.add(now, "agent", f"global maintenance {'on' if found else 'off'} (written to the metadata volume)")
+            self.log(now, f"global maintenance {'on' if found else 'off'} (written to the metadata volume)")
         elif self.model.global_maintenance != self.written_global and any(self.runnable(h, now) for h in self.he_hosts()):
             self.volume.write(0, encode_global(self.model.global_maintenance))
             self.written_global = self.model.global_maintenance
@@ -265,7 +285,7 @@ class HostedEngineAgents:
                 if host.he_agent_stopped and self.booted(host, now) and self.truth.reaches(host, self.he_domain(), now):
                     self.publish_stopped(host, agent)
                 why = "stopped" if host.he_agent_stopped else "cannot run (host down or no hosted-engine storage)"
-                self.truth.journal.add(now, "agent", f"{host.name}: ovirt-ha-agent {why}")
+                self.log(now, f"{host.name}: ovirt-ha-agent {why}")
                 _set(host, "he_state", "AgentStopped" if host.he_agent_stopped else "")
                 _set(host, "he_score", 0)
             return
@@ -273,17 +293,17 @@ class HostedEngineAgents:
             agent = Agent(host_id=host.he_host_id, min_memory_mb=vm.memory / MIB)
             self.agents[host.id] = agent
             self.next_due[host.id] = now
-            self.truth.journal.add(now, "agent", f"{host.name}: ovirt-ha-agent started")
+            self.log(now, f"{host.name}: ovirt-ha-agent started")
         if now < self.next_due[host.id]:
             return
-        actions = HostActions(self, host, vm)
+        actions = HostActions(self, host, vm, now)
         mono = self.mono(host, now)
         sleep = LOOP_DELAY
         for _iteration in range(MAX_ITERATIONS):
             seen = len(agent.transitions)
             sleep = agent.iterate(mono, lambda at: self.collect(host, at), actions)
             for _at, old, new in agent.transitions[seen:]:
-                self.truth.journal.add(now, "agent", f"{host.name}: {old} -> {new} (score {agent.score()})")
+                self.log(now, f"{host.name}: {old} -> {new} (score {agent.score()})")
             if sleep > 0:
                 break
         self.next_due[host.id] = now + max(sleep, LOOP_DELAY)
@@ -339,8 +359,7 @@ class HostedEngineAgents:
         self.volume.write(host.he_host_id, encode_slot(slot))
 
     # -- the agent's actions (hosted-engine --vm-start / --vm-shutdown / --vm-poweroff) --------------------------------
-    def start_vm(self, host: Host, vm: Vm) -> bool:
-        now = self.engine.now()
+    def start_vm(self, host: Host, vm: Vm, now: float) -> bool:
         if host.vdsm_hung:
             return False
         record = self.vdsm.get(host.id)
@@ -355,11 +374,10 @@ class HostedEngineAgents:
             # vdsm created the VM; qemu could not get the VM's lease and the VM is down with sanlock's error
             self.vdsm[host.id] = LocalVm("Down", now, exit_message=f"{error}", exit_reason="lock")
             return True
-        self.truth.journal.add(now, "agent", f"{host.name}: starting the engine VM failed: {error}")
+        self.log(now, f"{host.name}: starting the engine VM failed: {error}")
         return False
 
-    def stop_vm(self, host: Host, vm: Vm, force: bool) -> bool:
-        now = self.engine.now()
+    def stop_vm(self, host: Host, vm: Vm, force: bool, now: float) -> bool:
         if host.vdsm_hung:
             return False
         record = self.vdsm.get(host.id)
@@ -371,7 +389,7 @@ class HostedEngineAgents:
             del self.vdsm[host.id]
             return True
         if record.ignores_acpi:
-            self.truth.journal.add(now, "agent", f"{host.name}: the engine VM's guest ignores the shutdown request")
+            self.log(now, f"{host.name}: the engine VM's guest ignores the shutdown request")
         elif record.running and record.status != "Powering down":
             record.status, record.due = "Powering down", now + GUEST_SHUTDOWN
         return True
@@ -387,7 +405,7 @@ class HostedEngineAgents:
             if service and not record.service_started:
                 record.service_started = True
                 self.model.engine_started_at = now
-                self.truth.journal.add(now, "agent", f"the engine service is up in the engine VM on {self.model.hosts[host_id].name}")
+                self.log(now, f"the engine service is up in the engine VM on {self.model.hosts[host_id].name}")
             host = self.model.hosts[host_id]
             up = service and host.network_ok and host.mgmt_bridge_ok
             if vm.migrate_to is None:

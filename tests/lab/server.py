@@ -112,6 +112,8 @@ class LabServer:
             path = os.path.join(options.state_dir, "hosted_storage", sd.id, "ha_agent", "hosted-engine.metadata")
             self.agents = HostedEngineAgents(self.engine, MetadataVolume(path))
             self.faults.agents = self.agents
+            with self.model.lock:
+                self.agents.warm_up()
         if options.bmcs and BmcFleet is not None:
             self.bmcs = BmcFleet("127.0.0.1")
             for host in self.model.hosts.values():

@@ -25,7 +25,7 @@ from tests.lab_tests.helpers import codes, ipmitool_power, last_event_index
 pytestmark = pytest.mark.lab
 
 LOCKED = "Storage of VM is locked. Is another host already starting the VM?"
-WARM_UP = 70  # the agents need 60 s of history about the other hosts before one of them starts the engine VM
+WARM_UP = 70  # a freshly started agent needs 60 s of history about the other hosts before it starts the engine VM
 
 
 @contextlib.contextmanager
@@ -35,7 +35,6 @@ def he_lab(factory: pytest.TempPathFactory, name: str, hosts: int = 3, fencing: 
                      **opts) as lab:
         if not fencing:
             lab.engine_ha(soft_fence=False, power_fence=False)
-        lab.step(WARM_UP)
         yield lab
 
 
