@@ -172,7 +172,10 @@ class HostedEngineAgents:
         self.update_health(now)
         if self.engine.features.he_agents:
             self.sync_global(now)
-            for host in self.he_hosts():
+            configured = self.he_hosts()
+            # an agent on a host whose hosted-engine configuration was just removed stops (and says so in its slot)
+            leaving = [self.model.hosts[h] for h in sorted(self.agents) if h in self.model.hosts and self.model.hosts[h] not in configured]
+            for host in configured + leaving:
                 self.run_agent(host, vm, now)
         else:
             self.agents.clear()
