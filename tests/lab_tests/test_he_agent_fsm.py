@@ -208,3 +208,14 @@ def test_the_engine_host_hands_over_to_a_host_800_points_better() -> None:
     assert host.agent.state == "EngineStop"
     host.run(10)
     assert host.stops == [False]
+
+
+def test_an_unknown_local_vm_state_waits_until_vdsm_answers_again() -> None:
+    host = Host(health=dict(UP_GOOD), others={2: other(2, 3400, DOWN)})
+    host.run(100)
+    host.health = {"vm": "unknown", "health": "unknown", "detail": "unknown", "reason": "failed to getVmStats"}
+    host.run(100)
+    assert host.agent.state == "UnknownLocalVmState" and host.stops == [] and host.starts == 0
+    host.health = dict(UP_GOOD)
+    host.run(10)
+    assert [t[2] for t in host.agent.transitions[-3:]] == ["ReinitializeFSM", "EngineStarting", "EngineUp"]
