@@ -117,6 +117,8 @@ class Admin:
                     entry["hosted_engine"] = {"host_id": host.he_host_id, "score": host.he_score, "state": host.he_state,
                                               "local_maintenance": host.he_local_maintenance, "agent_stopped": host.he_agent_stopped,
                                               "metadata_stale": host.he_metadata_stale}
+                    if lab.agents is not None:
+                        entry["hosted_engine"].update(lab.agents.describe(host))
                 hosts.append(entry)
             small = len(model.vms) <= 2000
             he_vm = model.he_vm()

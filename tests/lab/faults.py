@@ -10,10 +10,13 @@ from tests.lab.engine import Engine
 from tests.lab.model import Host, StorageDomain
 
 HOST_FAULTS = ("host_power_loss", "host_network_cut", "mgmt_bridge_down", "vdsm_hung", "bmc_unreachable", "bmc_wrong_password",
-               "bmc_stuck_power")
+               "bmc_stuck_power", "host_power_and_bmc_loss", "host_network_blip", "gateway_down", "engine_storage_down")
 AGENT_FAULTS = ("stale_metadata", "agent_stopped")
-ENGINE_FAULTS = ("engine_vm_crash", "engine_api_down", "engine_api_slow", "engine_api_500")
-KINDS = HOST_FAULTS + AGENT_FAULTS + ENGINE_FAULTS + ("storage_domain_down",)
+ENGINE_FAULTS = ("engine_vm_crash", "engine_service_down", "engine_api_down", "engine_api_slow", "engine_api_500")
+CLUSTER_FAULTS = ("storage_domain_down", "all_mgmt_down")
+KINDS = HOST_FAULTS + AGENT_FAULTS + ENGINE_FAULTS + CLUSTER_FAULTS
+BLIP_SECONDS = 20.0
+SERVICE_MODES = ("once", "persistent", "hung")
 
 
 class FaultError(ValueError):
@@ -45,6 +48,10 @@ class Faults:
     agents: Any = None
     bmc_passwords: dict[str, str] = field(default_factory=dict)
     current_passwords: dict[str, str] = field(default_factory=dict)
+    # hosts whose BMC does not answer (also honoured by the direct power switch used without BMC simulators)
+    dead_bmcs: set[str] = field(default_factory=set)
+    # host_network_blip: host id -> lab time its network comes back by itself
+    blips: dict[str, float] = field(default_factory=dict)
 
     def _host(self, target: Optional[str]) -> Host:
         if not target:
@@ -79,12 +86,30 @@ class Faults:
         if kind in HOST_FAULTS or kind in AGENT_FAULTS:
             host = self._host(target)
             name = host.name
-            if kind == "host_power_loss":
+            if kind in ("host_power_loss", "host_power_and_bmc_loss"):
                 if host.power_on:
                     self.engine.truth.host_lost_power(host, "power loss")
                 host.power_on = False
+                if kind == "host_power_and_bmc_loss":
+                    # the BMC shares the host's power: it is gone too, so nobody can fence the host or ask its power state
+                    self.set_bmc_unreachable(host, True)
             elif kind == "host_network_cut":
                 host.network_ok = False
+            elif kind == "host_network_blip":
+                value = float(value) if value is not None else BLIP_SECONDS
+                if value <= 0:
+                    raise FaultError("host_network_blip needs --value SECONDS > 0")
+                host.network_ok = False
+                self.blips[host.id] = now + value
+            elif kind == "gateway_down":
+                answered = int(value) if value is not None else 0
+                if not 0 <= answered < 5:
+                    raise FaultError("gateway_down --value is how many of the agent's 5 gateway probes still answer (0-4)")
+                host.he_gateway_ok = answered
+            elif kind == "engine_storage_down":
+                domain = self._he_domain()
+                if domain.id not in host.storage_cut:
+                    host.storage_cut = [*host.storage_cut, domain.id]
             elif kind == "mgmt_bridge_down":
                 host.mgmt_bridge_ok = False
             elif kind == "vdsm_hung":
@@ -94,10 +119,10 @@ class Faults:
                 host.he_metadata_stale = True
             elif kind == "agent_stopped":
                 host.he_agent_stopped = True
+            elif kind == "bmc_unreachable":
+                self.set_bmc_unreachable(host, True)
             elif self.bmcs is not None:
-                if kind == "bmc_unreachable":
-                    self.bmcs.set_unreachable(name, True)
-                elif kind == "bmc_wrong_password":
+                if kind == "bmc_wrong_password":
                     # the BMC's password is rotated; the engine keeps the old one (GET /lab/bmcs tells the new one)
                     self.current_passwords[name] = secrets.token_urlsafe(12)
                     self.bmcs.set_password(name, self.current_passwords[name])
@@ -108,12 +133,21 @@ class Faults:
             name = domain.name
             domain.status = "inactive"
             self.storage_down(domain)
+        elif kind == "all_mgmt_down":
+            for host in model.hosts.values():
+                host.mgmt_bridge_ok = False
         elif kind == "engine_vm_crash":
-            vm = model.he_vm()
-            if vm is not None and vm.status != "down":
-                if self.agents is not None:
-                    self.agents.crash(vm, now, penalize=True)
-            elif vm is None:
+            if self.agents is not None:
+                self.agents.crash_vm(now)
+            else:
+                model.engine_up = False
+        elif kind == "engine_service_down":
+            mode = str(value) if value is not None else "once"
+            if mode not in SERVICE_MODES:
+                raise FaultError(f"engine_service_down --value is one of {', '.join(SERVICE_MODES)}")
+            if self.agents is not None:
+                self.agents.service_down(mode)
+            else:
                 model.engine_up = False
         elif kind == "engine_api_down":
             self.api.down = True
@@ -127,17 +161,44 @@ class Faults:
         self.active[(kind, name)] = value
         return {"kind": kind, "target": name or None, "value": value}
 
+    def _he_domain(self) -> StorageDomain:
+        domain = next((sd for sd in self.engine.model.storage_domains.values() if sd.hosted_engine), None)
+        if domain is None:
+            raise FaultError("engine_storage_down needs a lab with --hosted-engine")
+        return domain
+
+    def set_bmc_unreachable(self, host: Host, flag: bool) -> None:
+        if flag:
+            self.dead_bmcs.add(host.name)
+        else:
+            self.dead_bmcs.discard(host.name)
+        if self.bmcs is not None:
+            self.bmcs.set_unreachable(host.name, flag)
+
+    def tick(self) -> None:
+        """Faults that end by themselves (model lock held)."""
+        now = self.engine.now()
+        for host_id, due in list(self.blips.items()):
+            host = self.engine.model.hosts.get(host_id)
+            if now < due or host is None:
+                continue
+            del self.blips[host_id]
+            if ("host_network_cut", host.name) not in self.active:
+                host.network_ok = True
+            self.active.pop(("host_network_blip", host.name), None)
+            self.engine.truth.journal.add(now, "fault", f"host_network_blip {host.name} over: the network is back")
+
     def storage_down(self, domain: StorageDomain) -> None:
-        """VMs whose disks live on the domain pause (EIO)."""
+        """VMs whose disks live on the domain pause (EIO); the engine VM's pause is the agents' business."""
         for vm in self.engine.model.vms.values():
-            if vm.storage_sd_id == domain.id and vm.status == "up":
+            if vm.storage_sd_id == domain.id and vm.status == "up" and not vm.hosted_engine:
                 vm.status = "paused"
                 vm.paused_by_storage = True
 
     def storage_up(self, domain: StorageDomain) -> None:
         """Storage back: each paused VM follows its storage_error_resume_behaviour."""
         for vm in self.engine.model.vms.values():
-            if vm.storage_sd_id == domain.id and vm.paused_by_storage:
+            if vm.storage_sd_id == domain.id and vm.paused_by_storage and not vm.hosted_engine:
                 vm.paused_by_storage = False
                 if vm.resume_behaviour == "auto_resume":
                     vm.status = "up"
@@ -151,13 +212,25 @@ class Faults:
         now = self.engine.now()
         for (kind, name) in list(self.active):
             host = model.find_host(name) if name else None
-            if kind == "host_power_loss" and host is not None and not host.power_on:
-                host.power_on = True
-                host.booted_at = now
-            elif kind == "host_network_cut" and host is not None:
+            if kind in ("host_power_loss", "host_power_and_bmc_loss") and host is not None:
+                if not host.power_on:
+                    host.power_on = True
+                    host.booted_at = now
+                if kind == "host_power_and_bmc_loss":
+                    self.set_bmc_unreachable(host, False)
+            elif kind in ("host_network_cut", "host_network_blip") and host is not None:
                 host.network_ok = True
+                self.blips.pop(host.id, None)
             elif kind == "mgmt_bridge_down" and host is not None:
                 host.mgmt_bridge_ok = True
+            elif kind == "all_mgmt_down":
+                for each in model.hosts.values():
+                    each.mgmt_bridge_ok = True
+            elif kind == "gateway_down" and host is not None:
+                host.he_gateway_ok = 5
+            elif kind == "engine_storage_down" and host is not None:
+                he_domains = {sd.id for sd in model.storage_domains.values() if sd.hosted_engine}
+                host.storage_cut = [sd for sd in host.storage_cut if sd not in he_domains]
             elif kind == "vdsm_hung" and host is not None:
                 host.vdsm_hung = False
                 host.vdsm_hang_persistent = False
@@ -165,6 +238,8 @@ class Faults:
                 host.he_metadata_stale = False
             elif kind == "agent_stopped" and host is not None:
                 host.he_agent_stopped = False
+            elif kind == "bmc_unreachable" and host is not None:
+                self.set_bmc_unreachable(host, False)
             elif kind.startswith("bmc_") and host is not None and self.bmcs is not None:
                 self.restore_bmc(kind, host)
             elif kind == "storage_domain_down":
@@ -172,18 +247,18 @@ class Faults:
                 if domain is not None:
                     domain.status = "active"
                     self.storage_up(domain)
-            elif kind == "engine_vm_crash" and model.he_vm() is None:
+            elif kind in ("engine_vm_crash", "engine_service_down") and model.he_vm() is None:
                 model.engine_up = True
                 model.engine_started_at = now
+            elif kind == "engine_service_down" and self.agents is not None:
+                self.agents.service_restored(now)
         self.api = ApiFaults()
         if self.active:
             self.engine.truth.journal.add(now, "fault", "cleared: " + ", ".join(f"{k} {n}".rstrip() for k, n in self.active))
         self.active.clear()
 
     def restore_bmc(self, kind: str, host: Host) -> None:
-        if kind == "bmc_unreachable":
-            self.bmcs.set_unreachable(host.name, False)
-        elif kind == "bmc_wrong_password":
+        if kind == "bmc_wrong_password":
             agent = self.engine.model.agents_of(host.id)
             original = self.bmc_passwords.get(host.name)
             if original is None and agent:

@@ -42,7 +42,9 @@ class PowerAgentRunner:
         if not self.use_ipmitool or agent.type not in ("ipmilan", "ipmilanplus", "idrac", "ilo", "ilo3", "ilo4", "ilo5"):
             if self.direct is None:
                 return FenceResult(False, message=f"no way to run fence agent {agent.type}")
-            return FenceResult(True, self.direct(agent.host_id, action))
+            state = self.direct(agent.host_id, action)
+            # anything but a power state is the BMC's failure (no answer)
+            return FenceResult(True, state) if state in ("on", "off") else FenceResult(False, message=state)
         assert self.ipmitool is not None
         if agent.address not in LOOPBACK:
             # the lab's traffic stays on this machine: an agent pointing elsewhere simply fails

@@ -35,8 +35,9 @@ class HostSlot:
     extra_lines: list[str] = field(default_factory=list)
 
 
-def _ctime(wall: float) -> str:
-    return time.asctime(time.gmtime(wall))
+def ctime(wall: float) -> str:
+    """The agent's human-readable date: ``time.ctime`` of the epoch seconds, so in the host's local time zone."""
+    return time.ctime(wall)
 
 
 def engine_status_json(status: dict[str, str]) -> str:
@@ -62,10 +63,10 @@ def encode_slot(slot: HostSlot) -> bytes:
     lines = [
         "metadata_parse_version=1",
         "metadata_feature_version=1",
-        f"timestamp={slot.timestamp} ({_ctime(slot.wall_time)})",
+        f"timestamp={slot.timestamp} ({ctime(slot.wall_time)})",
         f"host-id={slot.host_id}",
         f"score={slot.score}",
-        f"vm_conf_refresh_time={slot.local_conf_timestamp} ({_ctime(slot.conf_wall_time)})",
+        f"vm_conf_refresh_time={slot.local_conf_timestamp} ({ctime(slot.conf_wall_time)})",
         f"conf_on_shared_storage={slot.conf_on_shared_storage}",
         f"maintenance={slot.local_maintenance}",
         f"state={slot.state}",

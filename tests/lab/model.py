@@ -136,7 +136,11 @@ class Host(Cached):
     he_metadata_stale: bool = False
     he_agent_ts: int = 0
     he_state: str = ""
-    he_last_write: float = -1.0e9
+    # what the host's broker monitors see besides the bridge: gateway probes answered (of 5), load per CPU, whether
+    # the hosted-engine configuration on the shared storage is newer than the host's copy
+    he_gateway_ok: int = 5
+    cpu_load: float = 0.0
+    he_conf_outdated: bool = False
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "status" and getattr(self, "status", None) != value and "status_log" in self.__dict__:

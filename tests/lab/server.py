@@ -122,6 +122,8 @@ class LabServer:
             path = os.path.join(options.state_dir, "hosted_storage", sd.id, "ha_agent", "hosted-engine.metadata")
             self.agents = HostedEngineAgents(self.engine, MetadataVolume(path))
             self.faults.agents = self.agents
+            with self.model.lock:
+                self.agents.warm_up()
         if options.bmcs and BmcFleet is not None:
             self.bmcs = BmcFleet("127.0.0.1")
             for host in self.model.hosts.values():
@@ -206,6 +208,7 @@ class LabServer:
 
     def tick(self) -> None:
         with self.model.lock:
+            self.faults.tick()
             self.truth.tick()
             jobs = self.ha.tick()
             if self.agents is not None:
@@ -268,6 +271,8 @@ class LabServer:
     def _direct_power(self, host_id: str, action: str) -> str:
         with self.model.lock:
             host = self.model.hosts[host_id]
+            if host.name in self.faults.dead_bmcs:
+                return "Error: Unable to establish IPMI v2 / RMCP+ session"
             if action == "status":
                 return "on" if host.power_on else "off"
             actor = self.truth.power_intent.get(host.id) or actors.current()
