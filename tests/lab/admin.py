@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from tests.lab.faults import FaultError
+from tests.lab.faults import KINDS, FaultError
 
 if TYPE_CHECKING:
     from tests.lab.server import LabServer
@@ -33,9 +33,12 @@ class Admin:
             lab.after_action()
             lab.sync_listeners()
             return 200, result
-        if route == "/faults" and method == "DELETE":
+        if route in ("/faults", "/faults/clear") and method in ("DELETE", "POST"):
+            only = payload.get("kind") if route == "/faults/clear" else None
+            if only is not None and only not in KINDS:
+                return 400, {"error": f"unknown fault kind {only!r}"}
             with lab.model.lock:
-                lab.faults.clear()
+                lab.faults.clear(only)
             lab.after_action()
             lab.sync_listeners()
             return 200, {"faults": []}

@@ -37,25 +37,28 @@ class HostRoutes(TagRoutes):
         getter = values.get(field)
         return getter() if getter else None
 
-    def _host_xml(self, host: Host, request: Request, running: Optional[int] = None) -> bytes:
+    def _host_xml(self, host: Host, request: Request, running: Optional[int] = None, used: Optional[int] = None) -> bytes:
         all_content = request.flag("all_content")
         if all_content and running is None:
             running = sum(1 for vm in self.model.vms_on(host.id) if vm.status != "down")
-        key = self.render.host_key(host, all_content, running)
-        return self.render.write_one(host, lambda: self.render.host(host, all_content, running), key, request.follow())
+        if used is None:
+            used = self.render.vm_memory_on(host)
+        key = self.render.host_key(host, all_content, running, used)
+        return self.render.write_one(host, lambda: self.render.host(host, all_content, running, used), key, request.follow())
 
     def r_hosts(self, method: str, rest: list[str], request: Request) -> Response:
         with self.model.lock:
             if not rest and method == "GET":
                 hosts = self._filter(list(self.model.hosts.values()), request, self._host_field)
                 counts: dict[str, int] = {}
-                if request.flag("all_content"):
-                    for vm in self.model.vms.values():
-                        if vm.host_id and vm.status != "down":
-                            counts[vm.host_id] = counts.get(vm.host_id, 0) + 1
+                used: dict[str, int] = {}
+                for vm in self.model.vms.values():
+                    if vm.host_id and vm.status != "down":
+                        counts[vm.host_id] = counts.get(vm.host_id, 0) + 1
+                        used[vm.host_id] = used.get(vm.host_id, 0) + vm.memory
                 all_content = request.flag("all_content")
-                return ok(self.render.write_list("hosts", (self._host_xml(h, request, counts.get(h.id, 0) if all_content else None)
-                                                           for h in hosts)))
+                return ok(self.render.write_list("hosts", (self._host_xml(h, request, counts.get(h.id, 0) if all_content else None,
+                                                                          used.get(h.id, 0)) for h in hosts)))
             if not rest and method == "POST":
                 return ok(self._host_xml(self.add_host(request.read(t.Host)), request), 201)
             if not rest:

@@ -9,6 +9,7 @@ import ovirtsdk4.types as t
 from ovirtsdk4.writer import Writer
 
 from tests.lab.clock import Clock
+from tests.lab.engine import HOST_RESERVED_MEMORY
 from tests.lab.model import BLANK_TEMPLATE_ID, Cluster, DataCenter, Event, FenceAgent, Host, Job, Model, StorageDomain, Template, Vm
 
 API = "/ovirt-engine/api"
@@ -91,7 +92,12 @@ class Renderer:
         return _link(t.SchedulingPolicy(id=SCHEDULING_POLICY_ID, name="none", description="No load balancing operations",
                                         locked=True, default_policy=True), f"{API}/schedulingpolicies/{SCHEDULING_POLICY_ID}")
 
-    def host(self, host: Host, all_content: bool = False, running: Optional[int] = None) -> t.Host:
+    def vm_memory_on(self, host: Host) -> int:
+        return sum(vm.memory for vm in self.model.vms_on(host.id) if vm.status != "down")
+
+    def host(self, host: Host, all_content: bool = False, running: Optional[int] = None, used: Optional[int] = None) -> t.Host:
+        if used is None:
+            used = self.vm_memory_on(host)
         if all_content and running is None:
             running = sum(1 for vm in self.model.vms_on(host.id) if vm.status != "down")
         if not all_content:
@@ -100,7 +106,8 @@ class Renderer:
             id=host.id, name=host.name, address=host.address, status=t.HostStatus(host.status), type=t.HostType.RHEL,
             cluster=_link(t.Cluster(id=host.cluster_id), f"{API}/clusters/{host.cluster_id}"),
             spm=t.Spm(priority=host.spm_priority, status=t.SpmStatus(host.spm)),
-            memory=host.memory, max_scheduling_memory=host.memory - 8 * 1024 ** 3,
+            # what the scheduler's memory filter sees: memory for VMs, net of the VMs the host runs
+            memory=host.memory, max_scheduling_memory=max(0, host.memory - HOST_RESERVED_MEMORY - used),
             cpu=t.Cpu(name=host.cpu_name, speed=float(host.cpu_speed),
                       topology=t.CpuTopology(sockets=host.cpu_sockets, cores=host.cpu_cores, threads=host.cpu_threads)),
             power_management=t.PowerManagement(enabled=host.pm_enabled, automatic_pm_enabled=host.pm_automatic,
@@ -120,12 +127,12 @@ class Renderer:
                                                local_maintenance=host.he_local_maintenance, score=host.he_score)
         return _link(obj, f"{API}/hosts/{host.id}")
 
-    def host_key(self, host: Host, all_content: bool, running: Optional[int]) -> Any:
+    def host_key(self, host: Host, all_content: bool, running: Optional[int], used: int) -> Any:
         """Cache key for a host's XML: everything it depends on outside the host object itself."""
         if not all_content:
-            return "plain"
+            return ("plain", used)
         he = (self._he_active(host), self.model.global_maintenance) if host.he_configured else None
-        return ("all", running, he)
+        return ("all", running, he, used)
 
     def _he_active(self, host: Host) -> bool:
         return host.power_on and not host.he_agent_stopped and host.network_ok

@@ -206,11 +206,13 @@ class Faults:
                     self.engine.stop_process(vm, "killed after a storage error")
                     self.engine.vm_down(vm, error=True, reason="VM was killed after a storage error")
 
-    def clear(self) -> None:
-        """Remove every fault: hosts powered and connected again, BMCs restored, API healthy."""
+    def clear(self, only: Optional[str] = None) -> None:
+        """Remove every fault (or only those of kind ``only``): hosts powered and connected again, BMCs restored, API
+        healthy."""
         model = self.engine.model
         now = self.engine.now()
-        for (kind, name) in list(self.active):
+        selected = [(kind, name) for (kind, name) in self.active if only is None or kind == only]
+        for (kind, name) in selected:
             host = model.find_host(name) if name else None
             if kind in ("host_power_loss", "host_power_and_bmc_loss") and host is not None:
                 if not host.power_on:
@@ -252,10 +254,18 @@ class Faults:
                 model.engine_started_at = now
             elif kind == "engine_service_down" and self.agents is not None:
                 self.agents.service_restored(now)
-        self.api = ApiFaults()
-        if self.active:
-            self.engine.truth.journal.add(now, "fault", "cleared: " + ", ".join(f"{k} {n}".rstrip() for k, n in self.active))
-        self.active.clear()
+        if only is None:
+            self.api = ApiFaults()
+        elif only == "engine_api_down":
+            self.api.down = False
+        elif only == "engine_api_slow":
+            self.api.slow = 0.0
+        elif only == "engine_api_500":
+            self.api.error_500, self.api.error_500_after = False, None
+        if selected:
+            self.engine.truth.journal.add(now, "fault", "cleared: " + ", ".join(f"{k} {n}".rstrip() for k, n in selected))
+        for key in selected:
+            del self.active[key]
 
     def restore_bmc(self, kind: str, host: Host) -> None:
         if kind == "bmc_wrong_password":

@@ -161,9 +161,15 @@ class LabServer:
                 self.renderer.write_one(vm, functools.partial(self.renderer.vm, vm), "plain")
             if index % 200 == 199:
                 self.stop_event.wait(0.001)
+        with self.model.lock:
+            used: dict[str, int] = {}
+            for vm in vms:
+                if vm.host_id and vm.status != "down":
+                    used[vm.host_id] = used.get(vm.host_id, 0) + vm.memory
         for host in hosts:
             with self.model.lock:
-                self.renderer.write_one(host, functools.partial(self.renderer.host, host), "plain")
+                memory = used.get(host.id, 0)
+                self.renderer.write_one(host, functools.partial(self.renderer.host, host, used=memory), ("plain", memory))
         self.cache_warm = True
 
     def describe(self, ca_path: str) -> dict[str, Any]:

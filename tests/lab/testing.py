@@ -34,8 +34,11 @@ class LabHandle:
     def fault(self, kind: str, target: Optional[str] = None, value: Any = None) -> Any:
         return self._call("POST", "/faults", {"kind": kind, "target": target, "value": value})
 
-    def clear_faults(self) -> Any:
-        return self._call("DELETE", "/faults")
+    def clear_faults(self, kind: Optional[str] = None) -> Any:
+        """Remove every fault, or only those of ``kind``."""
+        if kind is None:
+            return self._call("DELETE", "/faults")
+        return self._call("POST", "/faults/clear", {"kind": kind})
 
     def step(self, seconds: float) -> float:
         result: float = self._call("POST", "/clock/step", {"seconds": seconds})["now"]

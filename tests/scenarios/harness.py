@@ -137,7 +137,8 @@ def _do(lab: LabHandle, scenario: Scenario, step: dict[str, Any], work_dir: str)
         lab.engine_ha(**step["engine_ha"])
         _note(lab, "engine HA switches: " + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in sorted(step["engine_ha"].items())))
     if step.get("clear_faults"):
-        lab.clear_faults()
+        # true: every fault; a fault kind: only that one
+        lab.clear_faults(None if step["clear_faults"] is True else str(step["clear_faults"]))
     if "fault" in step:
         lab.fault(str(step["fault"]), step.get("target"), step.get("value"))
     if "operator" in step:
