@@ -166,9 +166,12 @@ options:
     default: {}
     suboptions:
       ttl:
-        description: Seconds a run holds the lease before it must renew it (60-3600).
+        description:
+          - Seconds a run holds the lease before it must renew it, up to 3600; at least the longest action (a
+            confirmed power off - twice O(bmc_timeout), O(policy.confirm_timeout) and a margin) plus 30 s.
+          - A reconciler that dies holding the lease blocks the cluster this long at most.
         type: float
-        default: 120
+        default: 180
       holder:
         description: How the lease names this run in the engine's event log (default host name and process id).
         type: str
@@ -265,7 +268,7 @@ def main() -> None:
         bmc_password=dict(type="str", no_log=True, fallback=(env_fallback, ["IPMI_PASSWORD"])),
         bmc_timeout=dict(type="float", default=15),
         policy=dict(type="dict", default={}, options=POLICY_OPTIONS),
-        lease=dict(type="dict", default={}, options=dict(ttl=dict(type="float", default=120), holder=dict(type="str"))),
+        lease=dict(type="dict", default={}, options=dict(ttl=dict(type="float", default=180), holder=dict(type="str"))),
         event_window=dict(type="int", default=2000),
     ))
     request, order = module.validate(build_request, module.params, module.check_mode)

@@ -56,11 +56,22 @@ class AuditLog:
             with engine_call("recording %s in the engine's event log" % kind, obj="cluster %r" % self.cluster_name):
                 stored = self.system.events_service().add(event)
         except EngineBadRequest as exc:
-            if DUPLICATE not in (exc.detail or "").lower() and "internal engine error" not in (exc.detail or "").lower():
+            detail = (exc.detail or "").lower()
+            if DUPLICATE not in detail and "internal engine error" not in detail:
                 raise
-            return Posted(self.find(ident), new=False)
+            # refused as a duplicate, or two posts collided in the database: the record must be there now
+            found = self.find(ident)
+            if found is None:
+                raise
+            return Posted(found, new=False)
         model = event_model(stored)
         return Posted(model, new=ident == model.custom_id and description == model.description)
+
+    def search(self, query: str, window: int = 20) -> list:
+        """Our newest records matching an engine search (``message=...``), newest first."""
+        self.requests += 1
+        with engine_call("reading the event log"):
+            return [event_model(e) for e in self.system.events_service().list(search="origin=%s and %s" % (ORIGIN, query), max=window)]
 
     def find(self, ident: int) -> Optional[Event]:
         """Our record with this custom_id, if the engine has it."""

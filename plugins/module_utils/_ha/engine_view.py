@@ -11,7 +11,7 @@ engine's audit events tell where it stands (codes from ovirt-engine's AuditLogTy
 - 9027 no power management, 9004 no proxy host, 9003 skipped during the engine's start-up;
 - 9013 / 9014 / 9015 skipped by the cluster's fencing policy (connectivity, live storage lease, disabled);
 - 119 VM down with error, 143 VM down because its host was fenced, 9602 HA VM failed, 9603 HA restart failed,
-  33 / 73 VM powered off / shut down by a user, 153 / 32 VM started.
+  33 / 73 VM powered off / shut down by a user, 61 VM down (shut down from inside the guest), 153 / 32 VM started.
 """
 from __future__ import annotations
 
@@ -31,8 +31,13 @@ NO_PM, NO_PROXY, STARTUP_SKIP = 9027, 9004, 9003
 MANUAL_FENCE = 494
 POLICY_CONNECTIVITY, POLICY_SD_ACTIVE, POLICY_DISABLED = 9013, 9014, 9015
 VM_DOWN_ERROR, VM_FENCED_DOWN, HA_FAILED, HA_RESTART_FAILED = 119, 143, 9602, 9603
-USER_STOP, USER_SHUTDOWN = 33, 73
-LOCK_HELD = ("Failed to acquire lock", "Lease is held by another host")
+USER_STOP, USER_SHUTDOWN, GUEST_DOWN = 33, 73, 61
+VM_STARTED = (32, 153)
+# sanlock refused a lease because a live host holds it (newer libvirt's text, and its error code SANLK_ACQUIRE_IDLIVE);
+# "No such file or directory" is the target host not reaching the storage, which proves nothing about the holder
+LOCK_HELD = ("Lease is held by another host", "error -243")
+# a down VM's explaining event is at most this much older than its stop time (the engine writes both at once)
+CAUSE_TOLERANCE = 60.0
 
 
 @dataclass(frozen=True)
@@ -157,30 +162,37 @@ def storage_evidence(snapshot: Snapshot, host: Host, out: Outage, memory: Memory
                 return StorageEvidence("live", "sanlock refused %s's lease elsewhere %s: the host still renews it"
                                        % (vm.name, _ago(snapshot.now, event.time)))
     for vm_id in witnesses:
-        vm = snapshot.vms_by_id.get(vm_id)
-        if vm is not None and vm.host_id not in (None, host.id) and vm.status in ("up", "powering_up", "migrating"):
+        witness = snapshot.vms_by_id.get(vm_id)
+        if witness is not None and witness.host_id not in (None, host.id) and witness.status in ("up", "powering_up", "migrating"):
+            where = snapshot.hosts_by_id[witness.host_id].name if witness.host_id in snapshot.hosts_by_id else witness.host_id
             return StorageEvidence("lost", "%s, whose lease the host held, runs on %s now: the host's lease expired"
-                                   % (vm.name, snapshot.hosts_by_id[vm.host_id].name if vm.host_id in snapshot.hosts_by_id
-                                      else vm.host_id))
+                                   % (witness.name, where))
     if not witnesses:
         return StorageEvidence("unknown", "no HA VM with a storage lease ran on it to show whether it still writes to storage")
     return StorageEvidence("unknown", "its leased VMs have not been taken over yet")
 
 
 def down_cause(snapshot: Snapshot, vm: Vm) -> Optional[Event]:
-    """The event that explains why a VM is down: a user's stop or an error; None when the window has neither."""
+    """The event that explains why a VM is down now: a user's stop or an error.  None when the window has neither,
+    or when the VM was started again after it (a later stop left no event: it may have been a user's)."""
+    since = vm.stop_time - CAUSE_TOLERANCE if vm.stop_time is not None else float("-inf")
     for event in reversed(snapshot.vm_events(vm.id)):
-        if event.code in (USER_STOP, USER_SHUTDOWN, VM_DOWN_ERROR, VM_FENCED_DOWN, HA_FAILED, HA_RESTART_FAILED):
+        if event.code in VM_STARTED:
+            return None
+        if event.time < since:
+            return None
+        if event.code in (USER_STOP, USER_SHUTDOWN, GUEST_DOWN, VM_DOWN_ERROR, VM_FENCED_DOWN, HA_FAILED, HA_RESTART_FAILED):
             return event
     return None
 
 
 def engine_retrying(snapshot: Snapshot, vm: Vm, policy: ReconcilePolicy) -> Optional[str]:
-    """Why the engine is still restarting the VM by itself (its ten short retries), or None."""
-    failed = [e for e in snapshot.vm_events(vm.id) if e.code == HA_FAILED]
-    if not failed:
+    """Why the engine is still restarting the VM by itself (its ten short retries), or None.  The engine queues an
+    HA VM when it fails (9602) and when its host is fenced or confirmed down (143)."""
+    queued = [e for e in snapshot.vm_events(vm.id) if e.code in (HA_FAILED, VM_FENCED_DOWN)]
+    if not queued:
         return None
-    since = failed[-1].time
+    since = queued[-1].time
     tries = [e for e in snapshot.vm_events(vm.id, since=since) if e.code == HA_RESTART_FAILED]
     if len(tries) < ENGINE_HA_SHORT_RETRIES and snapshot.now - since < policy.engine_retry_wait:
         return "the engine is restarting it (%d of its %d tries 30 s apart so far)" % (len(tries), ENGINE_HA_SHORT_RETRIES)

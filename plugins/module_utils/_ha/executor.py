@@ -20,7 +20,7 @@ from .._ipmi.fence import FenceRequest
 from .._ipmi.power import PowerRequest
 from .._ipmi.target import BmcTarget
 from .audit import AuditLog, safe_post
-from .lease import LeaseLost, RunLease
+from .lease import ENGINE_CALL_BUDGET, LeaseLost, RunLease
 from .planner import Action
 from .policy import ReconcilePolicy
 
@@ -156,7 +156,14 @@ class Executor:
         params = action.params
         assert self.lease is not None
         self.lease.check("fence host %s" % action.target)
-        power = self.powers[action.target_id]
+        # the world may have moved while the lease was taken: read the host and its power again
+        host = self.reread_host(action)
+        if enum_value(host.status) != "non_responsive":
+            raise Stop("skipped", "the engine now sees %s %s (it was non_responsive): nothing to fence" % (
+                action.target, enum_value(host.status)))
+        power = self.power_status(outcome) if self.powers.get(action.target_id) == "on" else self.powers[action.target_id]
+        if power == "on" and params["storage"] != "lost":
+            raise Stop("refused", "%s is powered on again and may write to its storage: not fencing it" % action.target)
         self.step(outcome, "power is %s" % power)
         self.record("fence", action.target_id, params["episode"], "ovirt_ha.core fencing host %s (attempt %d, power %s): %s" % (
             action.target, params["attempt"], power, action.reason), n=params["attempt"], severity="warning", host_id=action.target_id)
@@ -165,7 +172,7 @@ class Executor:
                 return
         if power == "on":
             self.power_off_confirmed(outcome)
-        self.lease.check("confirm host %s rebooted (manual fence)" % action.target)
+        self.lease.check("confirm host %s rebooted (manual fence)" % action.target, ENGINE_CALL_BUDGET)
         host = self.reread_host(action)
         if enum_value(host.status) not in MANUAL_FENCE_STATUSES:
             raise Stop("skipped", "the engine now sees %s %s: the power is off, but no manual fence is needed" % (
@@ -265,7 +272,7 @@ class Executor:
         action = outcome.action
         params = action.params
         assert self.lease is not None
-        self.lease.check("start VM %s" % action.target)
+        self.lease.check("start VM %s" % action.target, ENGINE_CALL_BUDGET)
         vms = self.system.vms_service()
         self.requests += 2
         with engine_call("re-reading the VM", obj="VM %r" % action.target):

@@ -26,8 +26,9 @@ from .audit import AuditLog
 from .model import Snapshot
 from .records import Memory, Record, custom_id, parse
 
-DEFAULT_TTL = 120.0
+DEFAULT_TTL = 180.0
 DEFAULT_ACTION_BUDGET = 60.0
+ENGINE_CALL_BUDGET = 30.0
 STALE_RETRIES = 5
 
 
@@ -37,6 +38,17 @@ class LeaseBusy(EngineError):
 
 class LeaseLost(EngineError):
     """The run lease ran out or another reconciler took a later generation: stop acting."""
+
+
+class LeaseUnavailable(EngineError):
+    """Nobody seems to hold the lease, yet it could not be taken: a problem to report, not another reconciler."""
+
+
+def action_budget(policy: Any, bmc_timeout: float) -> float:
+    """The longest a single action may take once started: a confirmed power off over IPMI (two exchanges of
+    ``bmc_timeout``, the power wait, ``confirm_timeout`` of polling, logout), with a margin.  The lease must have at
+    least this much left before such an action starts."""
+    return 2 * bmc_timeout + 2.0 + float(policy.confirm_timeout) + 15.0
 
 
 def default_holder() -> str:
@@ -66,30 +78,35 @@ class RunLease:
         """Take the lease or raise LeaseBusy; an engine error while trying is raised as is (nothing was done)."""
         self.engine_at_start, self.local_at_start = snapshot.now, self.clock()
         cluster = snapshot.cluster.id
-        latest = _latest(memory, "lease", cluster)
+        latest = _latest(memory, "lease", cluster) or self._lookup_latest()
+        generation = 1
         if latest is not None:
             released = bool(memory.of("release", cluster, latest.episode))
             expires = float(latest.fields.get("expires", 0))
             if not released and snapshot.now < expires:
                 self.busy(latest, expires)
             generation = latest.episode + 1
-        else:
-            generation = 1
         for _attempt in range(STALE_RETRIES):
             other = self._post(generation, self.engine_now())
             if other is None:
                 return
             record = parse(other)
             if record is None:
-                raise LeaseLost("the engine answered the run lease with an event that is not a lease record",
-                                obj="cluster %r" % snapshot.cluster.name)
+                raise LeaseUnavailable("the engine answered the run lease with an event that is not a lease record",
+                                       obj="cluster %r" % snapshot.cluster.name)
             expires = float(record.fields.get("expires", 0))
             if self.engine_now() < expires and not memory.of("release", cluster, record.episode):
                 self.busy(record, expires)
             # this generation's id is taken by a lease long over (custom ids stay taken for weeks): the next one
             generation += 1
-        raise LeaseBusy("could not take the run lease: %d generations in a row were taken" % STALE_RETRIES,
-                        obj="cluster %r" % snapshot.cluster.name)
+        raise LeaseUnavailable("could not take the run lease: %d generations in a row were taken by leases that are over"
+                               % STALE_RETRIES, obj="cluster %r" % snapshot.cluster.name)
+
+    def _lookup_latest(self) -> Optional[Record]:
+        """The newest lease record of the cluster, when the snapshot's events did not reach back to it."""
+        found = self.log.search('message="*run lease of cluster %s taken*"' % self.log.cluster_name)
+        records = [r for r in (parse(e) for e in found) if r is not None and r.kind == "lease" and r.ref == self.log.cluster_id]
+        return max(records, key=lambda r: r.episode) if records else None
 
     def _post(self, generation: int, now: float) -> Optional[Any]:
         """Post generation ``generation``; None when it is ours now, else the event that holds it."""
@@ -112,11 +129,12 @@ class RunLease:
         raise LeaseBusy("another reconciler (%s) holds the run lease of cluster %s for %d s more" % (
             record.fields.get("run"), self.log.cluster_name, max(0, expires - self.engine_now())), obj="cluster %r" % self.log.cluster_name)
 
-    def check(self, what: str) -> None:
-        """Before a mutating action: enough lease left for it (renew otherwise), and no later generation by another."""
+    def check(self, what: str, budget: Optional[float] = None) -> None:
+        """Before a mutating action that may take ``budget`` seconds (the longest action by default): enough lease
+        left for it (renew otherwise), and no later generation by another."""
         if self.state != "held":
             raise LeaseLost("not holding the run lease; refusing to %s" % what)
-        if self.engine_now() + self.action_budget > self.expires:
+        if self.engine_now() + (self.action_budget if budget is None else budget) > self.expires:
             if self._post(self.generation + 1, self.engine_now()) is not None:
                 self.state = "lost"
                 raise LeaseLost("the run lease ran out and another reconciler took it; not going to %s" % what)

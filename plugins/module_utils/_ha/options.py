@@ -8,8 +8,9 @@ from typing import Any, Dict, List, Mapping, Tuple
 from .._engine.errors import InputError
 from .._ipmi.errors import IpmiError
 from .._ipmi.target import BmcTarget, targets_from_params
-from .lease import default_holder
+from .lease import DEFAULT_TTL, action_budget, default_holder
 from .policy import FENCE_METHODS, PolicyError, ReconcilePolicy, policy_from_params
+from .read import DEFAULT_EVENT_WINDOW
 from .reconcile import Request
 
 _TYPES = {int: "int", float: "float", bool: "bool", str: "str"}
@@ -28,10 +29,12 @@ def build_request(params: Mapping[str, Any], check_mode: bool) -> Tuple[Request,
     except PolicyError as exc:
         raise InputError(exc.field, exc.expected, params["policy"].get(exc.field.split(".", 1)[1]))
     lease = params.get("lease") or {}
-    ttl = float(lease.get("ttl") or 120)
-    if not 60 <= ttl <= 3600:
-        raise InputError("lease.ttl", "seconds between 60 and 3600", lease.get("ttl"))
-    window = int(params.get("event_window") or 2000)
+    ttl = float(DEFAULT_TTL if lease.get("ttl") is None else lease["ttl"])
+    budget = action_budget(policy, float(params.get("bmc_timeout") or 15))
+    if not budget + 30 <= ttl <= 3600:
+        raise InputError("lease.ttl", "seconds between %d (the longest action, a confirmed power off, plus 30 s) and 3600"
+                         % (budget + 30), lease.get("ttl"))
+    window = int(DEFAULT_EVENT_WINDOW if params.get("event_window") is None else params["event_window"])
     if not 100 <= window <= 100000:
         raise InputError("event_window", "a number of events between 100 and 100000", params.get("event_window"))
     entries = params.get("bmcs") or []
@@ -49,4 +52,4 @@ def build_request(params: Mapping[str, Any], check_mode: bool) -> Tuple[Request,
             order.append(target.name)
     holder = lease.get("holder") or default_holder()
     return Request(cluster=params["cluster"], policy=policy, bmcs=targets, holder=holder, lease_ttl=ttl, check_mode=check_mode,
-                   event_window=window), order
+                   event_window=window, action_budget=budget), order

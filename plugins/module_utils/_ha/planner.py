@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .engine_view import EngineStance, Outage, down_cause, engine_retrying, outage, stance, storage_evidence
-from .engine_view import USER_SHUTDOWN, USER_STOP
+from .engine_view import GUEST_DOWN, USER_SHUTDOWN, USER_STOP
 from .model import UNREACHABLE, Host, Snapshot, Vm
 from .policy import ENGINE_REBOOT_WINDOW, ReconcilePolicy
 from .records import Memory
@@ -158,9 +158,15 @@ class _Planner:
         if maintenance:
             self.defer(host, "refused", "hosted-engine global maintenance is on: no HA action at all", True, "global_maintenance")
             return False
+        if view.state == "policy" and view.code == 9014:
+            self.defer(host, "refused", view.reason + ": its VMs may still be writing", True, "storage_lease_live")
+            return False
         if view.state == "policy" and not self.policy_allows(view):
             self.defer(host, "respected", view.reason + "; the reconciler respects the cluster's fencing policy", True,
                        "cluster_fencing_policy")
+            return False
+        if host.hosted_engine is not None and host.hosted_engine.local_maintenance:
+            self.defer(host, "respected", "it is in hosted-engine local maintenance", True, "local_maintenance")
             return False
         if not snap.cluster.fencing.enabled and not policy.fence_when_cluster_fencing_disabled:
             self.defer(host, "respected", "the cluster's fencing policy disables fencing; the reconciler respects it "
@@ -178,7 +184,9 @@ class _Planner:
             self.defer(host, "refused", "it runs the hosted-engine VM: the hosted-engine agents own that host's recovery", True,
                        "engine_vm_host")
             return False
-        if host.name not in self.bmcs:
+        engine_can = (policy.fence_method == "engine_then_ipmi" and host.pm_enabled and (host.fence_agents or 0) > 0
+                      and view.code not in (9002, 122, 9005, 9027))
+        if host.name not in self.bmcs and not engine_can:
             self.defer(host, "blocked", "%s, and the inventory gives no BMC for it (bmc_address ...)" % view.reason, True, "bmc_known")
             return False
         attempts = self.memory.attempts("fence", host.id, out.episode)
@@ -199,8 +207,14 @@ class _Planner:
         if evidence.verdict == "live":
             self.defer(host, "refused", "its storage lease is live: %s" % evidence.reason, True, "storage_lease_live")
             return False
-        method = "engine" if (policy.fence_method == "engine_then_ipmi" and host.pm_enabled and (host.fence_agents or 0) > 0
-                              and view.code not in (9002, 122, 9005, 9027)) else "ipmi"
+        refused = self.memory.attempts("refused:storage_lease_unknown", host.id, out.episode)
+        if evidence.verdict != "lost" and refused and snap.now < refused[-1].event.time + policy.fence_backoff:
+            # it was powered on with nothing to show it lost its storage; it does not take the budget again until the
+            # back-off has passed (it may be off by then) or a witness shows the lease expired
+            self.defer(host, "refused", "it was powered on %d s ago and nothing shows it lost its storage: %s" % (
+                snap.now - refused[-1].event.time, evidence.reason), True, "storage_lease_unknown")
+            return False
+        method = "engine" if engine_can else "ipmi"
         self.out.actions.append(Action(
             "fence_host", host.name, host.id, view.reason,
             ("engine still sees %s %s" % (host.name, host.status), "the run lease is held",
@@ -257,7 +271,7 @@ class _Planner:
     def down_vm(self, vm: Vm, free: Dict[str, int], maintenance: bool) -> None:
         snap, policy = self.snap, self.policy
         cause = down_cause(snap, vm)
-        if cause is not None and cause.code in (USER_STOP, USER_SHUTDOWN):
+        if cause is not None and cause.code in (USER_STOP, USER_SHUTDOWN, GUEST_DOWN):
             self.vnote(vm, "respected", "stopped by a user (event %d)" % cause.code, False, "user_stopped")
             return
         if cause is None:
@@ -302,9 +316,11 @@ class _Planner:
             ("the VM is still down", "%s is still up" % host.name, "the run lease is held"),
             {"host": host.name, "host_id": host.id, "episode": episode, "attempt": len(attempts) + 1, "priority": vm.priority}))
 
-    def free_memory(self, host: Host) -> int:
-        used = sum(v.memory for v in self.snap.vms_on(host.id))
-        return (host.max_scheduling_memory or host.memory) - used
+    @staticmethod
+    def free_memory(host: Host) -> int:
+        """The engine's max_scheduling_memory is what the memory filter sees: the host's memory for VMs, net of the VMs
+        it runs."""
+        return host.max_scheduling_memory
 
     def place(self, vm: Vm, free: Dict[str, int]) -> Tuple[Optional[Host], str]:
         snap = self.snap

@@ -83,12 +83,13 @@ def policy_from_params(values: Optional[Mapping[str, Any]], prefix: str = "polic
         if name not in given:
             continue
         value = given[name]
+        expected = "%s between %g and %g" % ("a whole number" if kind is int else "a number", low, high)
         try:
             number = kind(value)
         except (TypeError, ValueError):
-            raise PolicyError("%s.%s" % (prefix, name), "a number between %g and %g" % (low, high), value)
-        if isinstance(value, bool) or not low <= number <= high:
-            raise PolicyError("%s.%s" % (prefix, name), "a number between %g and %g" % (low, high), value)
+            raise PolicyError("%s.%s" % (prefix, name), expected, value)
+        if isinstance(value, bool) or not low <= number <= high or (kind is int and float(value) != number):
+            raise PolicyError("%s.%s" % (prefix, name), expected, value)
         checked[name] = number
     if "fence_method" in given:
         if given["fence_method"] not in FENCE_METHODS:

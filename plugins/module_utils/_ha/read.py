@@ -18,7 +18,8 @@ from .records import ORIGIN
 
 READ_REQUESTS = 6
 # what the planner reads from the engine's log (see engine_view.py), besides our own records
-EVENT_CODES = (9008, 12, 13, 539, 9020, 121, 122, 9002, 9005, 9027, 9004, 9003, 9013, 9014, 9015, 119, 143, 9602, 9603, 33, 73)
+EVENT_CODES = (9008, 12, 13, 494, 539, 9020, 121, 122, 9002, 9005, 9027, 9004, 9003, 9013, 9014, 9015, 119, 143, 9602, 9603, 33, 73,
+               61, 32, 153)
 DEFAULT_EVENT_WINDOW = 2000
 
 
@@ -41,7 +42,7 @@ def host_model(host: Any) -> Host:
     return Host(
         id=host.id, name=host.name, status=enum_value(host.status) or "unknown", pm_enabled=bool(getattr(pm, "enabled", False)),
         fence_agents=None if agents is None else len(agents), spm=enum_value(getattr(host.spm, "status", None)) == "spm",
-        memory=int(host.memory or 0), max_scheduling_memory=int(host.max_scheduling_memory or host.memory or 0),
+        memory=int(host.memory or 0), max_scheduling_memory=int(host.max_scheduling_memory or 0),
         hosted_engine=None if he is None or not he.configured else HostedEngineInfo(
             configured=True, active=bool(he.active), score=int(he.score or 0), global_maintenance=bool(he.global_maintenance),
             local_maintenance=bool(he.local_maintenance)))
@@ -101,7 +102,8 @@ def read_snapshot(system: Any, cluster_name: str, window: int = DEFAULT_EVENT_WI
     cluster = get_cluster(system, cluster_name)
     requests += 1
     hosts = list_hosts(system, cluster_name, all_content=True, follow="agents")
-    requests += 1 if hosts and inlined_agents(hosts[0]) is not None else 2
+    # list_hosts asks once more, without follow, when the engine refuses to inline the fence agents
+    requests += 2 if hosts and inlined_agents(hosts[0]) is None else 1
     vms = list_vms(system, cluster_name)
     requests += 1
     dc_id = _id(cluster.data_center)

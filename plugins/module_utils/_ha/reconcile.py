@@ -14,7 +14,7 @@ from .._engine.errors import EngineError, InputError
 from .._ipmi.target import BmcTarget
 from .audit import AuditLog
 from .executor import Executor, Outcome
-from .lease import DEFAULT_TTL, LeaseBusy, RunLease
+from .lease import DEFAULT_ACTION_BUDGET, DEFAULT_TTL, LeaseBusy, LeaseUnavailable, RunLease
 from .model import UNREACHABLE, Snapshot
 from .planner import Finding, Plan, plan
 from .policy import ReconcilePolicy
@@ -31,6 +31,7 @@ class Request:
     lease_ttl: float = DEFAULT_TTL
     check_mode: bool = False
     event_window: int = DEFAULT_EVENT_WINDOW
+    action_budget: float = DEFAULT_ACTION_BUDGET
 
 
 def check_bmcs(snapshot: Snapshot, bmcs: Mapping[str, BmcTarget], order: List[str]) -> None:
@@ -60,10 +61,11 @@ def record_refusals(log: AuditLog, memory: Memory, findings: List[Finding]) -> L
         kind = "refused:%s" % finding.rule
         if memory.of(kind, finding.target_id, finding.episode):
             continue
-        links = {"host_id": finding.target_id} if finding.kind == "host" else {"vm_id": finding.target_id}
+        host_id = finding.target_id if finding.kind == "host" else None
+        vm_id = finding.target_id if finding.kind == "vm" else None
         try:
             log.post(kind, finding.target_id, finding.episode, "ovirt_ha.core did not act on %s %s: %s" % (
-                finding.kind, finding.target, finding.reason), severity="warning", **links)
+                finding.kind, finding.target, finding.reason), severity="warning", host_id=host_id, vm_id=vm_id)
         except EngineError as exc:
             warnings.append("could not record the refusal for %s: %s" % (finding.target, exc))
     return warnings
@@ -79,7 +81,7 @@ def reconcile(system: Any, request: Request, bmc_order: List[str]) -> Dict[str, 
                               "invariants": the_plan.invariants, "actions": [], "warnings": [], "changed": False}
     requests = snapshot.requests
     log = AuditLog(system, snapshot.cluster.id, snapshot.cluster.name)
-    lease = RunLease(log, request.holder, ttl=request.lease_ttl)
+    lease = RunLease(log, request.holder, ttl=request.lease_ttl, action_budget=request.action_budget)
     outcomes: List[Outcome] = []
     acted = 0
     if request.check_mode:
@@ -114,7 +116,10 @@ def execute(system: Any, the_plan: Plan, snapshot: Snapshot, memory: Memory, req
     else:
         try:
             lease.acquire(snapshot, memory)
-        except LeaseBusy as exc:
+        except (LeaseBusy, LeaseUnavailable) as exc:
+            if isinstance(exc, LeaseUnavailable):
+                lease.state = "unavailable"
+                result["lease_error"] = str(exc)
             result["warnings"].append(str(exc))
             executor.lease = None
             outcomes = executor.run([a for a in remaining if a.kind == "record_outage"])
@@ -136,4 +141,6 @@ def problems(the_plan: Plan, outcomes: List[Outcome], lease: RunLease) -> List[s
     found += ["%s %s %s: %s" % (o.action.kind, o.action.target, o.result, o.detail) for o in outcomes if o.problem]
     if lease.state == "lost":
         found.append("the run lease was lost mid-run; the remaining actions were not taken")
+    if lease.state == "unavailable":
+        found.append("the run lease could not be taken although nobody seems to hold it; nothing was done")
     return found
