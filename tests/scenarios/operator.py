@@ -3,7 +3,9 @@
 Commands: ``manual_fence HOST``, ``fence restart|start|stop|status HOST``, ``start VM [on HOST]``, ``stop VM``,
 ``shutdown VM``, ``migrate VM [to HOST]``, ``maintenance HOST``, ``activate HOST``, ``global_maintenance on|off``,
 ``power_management HOST on|off``, ``fencing_policy KEY=VALUE ...`` (enabled, skip_if_sd_active,
-skip_if_connectivity_broken, threshold).  The engine's refusals are part of the story: they are returned as text
+skip_if_connectivity_broken, threshold); and on a hosted-engine host, without the engine:
+``hosted_engine_maintenance global|none`` (what ``hosted-engine --set-maintenance`` writes: block 0 of the metadata
+volume).  The engine's refusals are part of the story: they are returned as text
 for the journal, not raised.
 """
 
@@ -95,9 +97,24 @@ def _command(words: list[str]) -> Callable[[Any], Optional[str]]:
     raise OperatorError(f"unknown operator command {' '.join(words)!r}")
 
 
+def _metadata_maintenance(lab: LabHandle, mode: str) -> str:
+    from tests.lab.he_metadata import MetadataVolume, encode_global  # pylint: disable=import-outside-toplevel
+
+    if mode not in ("global", "none"):
+        raise OperatorError(f"hosted_engine_maintenance: expected global or none, got {mode!r}")
+    he = lab.info.get("hosted_engine")
+    if not he:
+        raise OperatorError("hosted_engine_maintenance needs a lab with a hosted engine")
+    MetadataVolume(he["metadata_volume"]).write(0, encode_global(mode == "global"))
+    return f"global maintenance {'on' if mode == 'global' else 'off'} in the metadata volume"
+
+
 def act(lab: LabHandle, command: str) -> Optional[str]:
     """Run one operator command; returns text for the journal (the engine's refusal, a status), or None."""
-    action = _command(command.split())
+    words = command.split()
+    if words[:1] == ["hosted_engine_maintenance"] and len(words) == 2:
+        return _metadata_maintenance(lab, words[1])
+    action = _command(words)
     connection = lab.connection()
     try:
         return action(connection)
