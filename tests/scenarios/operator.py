@@ -11,6 +11,7 @@ for the journal, not raised.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import ovirtsdk4
@@ -109,11 +110,35 @@ def _metadata_maintenance(lab: LabHandle, mode: str) -> str:
     return f"global maintenance {'on' if mode == 'global' else 'off'} in the metadata volume"
 
 
+def _forge_lease(lab: LabHandle, holder: str, ttl: str) -> str:
+    """A run lease record as a reconciler that died holding it would have left (``forge_lease HOLDER TTL``)."""
+    import sys  # pylint: disable=import-outside-toplevel
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".build"))
+    from ansible_collections.ovirt_ha.core.plugins.module_utils._ha import records  # pylint: disable=import-outside-toplevel
+
+    connection = lab.connection()
+    try:
+        system = connection.system_service()
+        cluster = system.clusters_service().list()[0]
+        now = system.get().time.timestamp()
+        ident = records.custom_id(cluster.id, "lease", cluster.id, 1)
+        description = "ovirt_ha.core run lease of cluster %s taken by %s (generation 1, expires in %s s) %s" % (
+            cluster.name, holder, ttl, records.tag("lease", cluster.id, 1, holder="ghost", expires="%d" % (now + float(ttl)), run=holder))
+        system.events_service().add(t.Event(origin=records.ORIGIN, custom_id=ident, severity=t.LogSeverity.NORMAL, description=description,
+                                            flood_rate=1, cluster=t.Cluster(id=cluster.id)))
+    finally:
+        connection.close()
+    return f"a run lease held by {holder} for {ttl} s, as a reconciler that died would leave it"
+
+
 def act(lab: LabHandle, command: str) -> Optional[str]:
     """Run one operator command; returns text for the journal (the engine's refusal, a status), or None."""
     words = command.split()
     if words[:1] == ["hosted_engine_maintenance"] and len(words) == 2:
         return _metadata_maintenance(lab, words[1])
+    if words[:1] == ["forge_lease"] and len(words) == 3:
+        return _forge_lease(lab, words[1], words[2])
     action = _command(words)
     connection = lab.connection()
     try:
