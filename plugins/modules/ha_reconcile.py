@@ -206,8 +206,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The planned actions (kind, target, reason, preconditions re-checked before acting, parameters) and
-    the findings the plan did not act on.
+  description: The planned actions (kind, target, reason, preconditions re-checked before acting, parameters), the
+    findings the plan did not act on, and the invariants.
   returned: always
   type: dict
 actions:
@@ -215,7 +215,7 @@ actions:
   returned: always
   type: list
   elements: dict
-skipped:
+findings:
   description: What was not acted on and why (V(waiting) for the engine, V(respected) policy or user, V(refused) by a
     safety rule, V(blocked)), and whether it leaves the cluster wrong (C(problem)).
   returned: always
@@ -243,8 +243,8 @@ api_requests:
   description: API requests made (6 for the read on an engine that inlines fence agents), login excluded.
   returned: always
   type: int
-warnings:
-  description: Records that could not be written, hosts left powered off.
+run_warnings:
+  description: Records that could not be written, hosts left powered off (each also an Ansible warning).
   returned: always
   type: list
   elements: str
@@ -275,6 +275,8 @@ def main() -> None:
 
     def body(session) -> dict:
         result = reconcile(session.system, request, order)
+        for warning in result["run_warnings"]:
+            module.warn(warning)
         if result["problems"]:
             result["failed"] = True
             result["msg"] = "the cluster is not healthy after this run: " + "; ".join(result["problems"])

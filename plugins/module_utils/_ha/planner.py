@@ -74,7 +74,7 @@ class Plan:
         return [f for f in self.findings if f.problem]
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"actions": [a.as_dict() for a in self.actions], "skipped": [f.as_dict() for f in self.findings],
+        return {"actions": [a.as_dict() for a in self.actions], "findings": [f.as_dict() for f in self.findings],
                 "invariants": list(self.invariants)}
 
 

@@ -77,8 +77,8 @@ def reconcile(system: Any, request: Request, bmc_order: List[str]) -> Dict[str, 
     memory = Memory(snapshot.events)
     the_plan = plan(snapshot, request.policy, memory, list(request.bmcs))
     result: Dict[str, Any] = {"cluster": snapshot.cluster.name, "engine_time": snapshot.now, "summary": summary(snapshot),
-                              "plan": the_plan.as_dict(), "skipped": [f.as_dict() for f in the_plan.findings],
-                              "invariants": the_plan.invariants, "actions": [], "warnings": [], "changed": False}
+                              "plan": the_plan.as_dict(), "findings": [f.as_dict() for f in the_plan.findings],
+                              "invariants": the_plan.invariants, "actions": [], "run_warnings": [], "changed": False}
     requests = snapshot.requests
     log = AuditLog(system, snapshot.cluster.id, snapshot.cluster.name)
     lease = RunLease(log, request.holder, ttl=request.lease_ttl, action_budget=request.action_budget)
@@ -88,13 +88,15 @@ def reconcile(system: Any, request: Request, bmc_order: List[str]) -> Dict[str, 
         lease.state = "check_mode"
     elif the_plan.actions:
         outcomes, acted = execute(system, the_plan, snapshot, memory, request, log, lease, result)
-        result["warnings"].extend(record_refusals(log, memory, the_plan.findings))
+        result["run_warnings"].extend(record_refusals(log, memory, the_plan.findings))
     else:
         lease.state = "not_needed"
-        result["warnings"].extend(record_refusals(log, memory, the_plan.findings))
+        result["run_warnings"].extend(record_refusals(log, memory, the_plan.findings))
     result["actions"] = [o.as_dict() for o in outcomes]
     result["lease"] = lease.as_dict()
-    result["changed"] = any(o.result == "done" and o.action.kind != "record_outage" for o in outcomes)
+    # in check mode: what a real run would change
+    result["changed"] = bool(the_plan.destructive) if request.check_mode else any(
+        o.result == "done" and o.action.kind != "record_outage" for o in outcomes)
     result["problems"] = problems(the_plan, outcomes, lease)
     result["api_requests"] = requests + log.requests + acted
     return result
@@ -120,7 +122,7 @@ def execute(system: Any, the_plan: Plan, snapshot: Snapshot, memory: Memory, req
             if isinstance(exc, LeaseUnavailable):
                 lease.state = "unavailable"
                 result["lease_error"] = str(exc)
-            result["warnings"].append(str(exc))
+            result["run_warnings"].append(str(exc))
             executor.lease = None
             outcomes = executor.run([a for a in remaining if a.kind == "record_outage"])
             outcomes += [Outcome(a, "skipped", "another reconciler holds the run lease") for a in destructive]
@@ -130,8 +132,8 @@ def execute(system: Any, the_plan: Plan, snapshot: Snapshot, memory: Memory, req
             finally:
                 warning = lease.release()
                 if warning:
-                    result["warnings"].append(warning)
-    result["warnings"].extend(executor.warnings)
+                    result["run_warnings"].append(warning)
+    result["run_warnings"].extend(executor.warnings)
     by_action = {id(o.action): o for o in ended + outcomes}
     return [by_action[id(a)] for a in the_plan.actions if id(a) in by_action], executor.requests
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -79,8 +80,13 @@ def test_score_uses_agent_conf_weights(tmp_path: Path) -> None:
     assert agent.compute_score(weights, conf, idle, False, True) == (0, ["local maintenance"])
 
 
-def test_broker_and_agent_publish_the_slot(tmp_path: Path) -> None:
-    root = tmp_path
+def test_broker_and_agent_publish_the_slot() -> None:
+    # a short root: the broker's socket path must fit AF_UNIX's 108 bytes (pytest's tmp_path under xdist may not)
+    with tempfile.TemporaryDirectory(prefix="ha-", dir="/tmp") as short:
+        _broker_and_agent_publish_the_slot(Path(short))
+
+
+def _broker_and_agent_publish_the_slot(root: Path) -> None:
     he_conf = (REFERENCE / "hosted-engine.conf").read_text().replace("host_id=1", "host_id=4")
     (root / "etc/ovirt-hosted-engine").mkdir(parents=True)
     (root / "etc/ovirt-hosted-engine/hosted-engine.conf").write_text(he_conf)
