@@ -250,6 +250,8 @@ run_warnings:
   elements: str
 """
 
+from typing import Any, Dict
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module import EngineModule
@@ -273,7 +275,7 @@ def main() -> None:
     ))
     request, order = module.validate(build_request, module.params, module.check_mode)
 
-    def body(session) -> dict:
+    def body(session: Any) -> Dict[str, Any]:
         result = reconcile(session.system, request, order)
         for warning in result["run_warnings"]:
             module.warn(warning)

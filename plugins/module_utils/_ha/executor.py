@@ -137,9 +137,11 @@ class Executor:
                 power = self.power_status(outcome)
                 self.step(outcome, "power is %s" % power)
                 if power == "on" and action.params["storage"] != "lost":
+                    # one record per refusal (not per outage): the planner's back-off counts from the newest
                     self.record("refused:storage_lease_unknown", action.target_id, action.params["episode"], "ovirt_ha.core refused to "
                                 "fence host %s: it is powered on and there is no evidence that its storage lease expired (%s)" % (
-                                    action.target, action.params["storage_reason"]), severity="warning", host_id=action.target_id)
+                                    action.target, action.params["storage_reason"]), n=action.params.get("refusals", 0) + 1,
+                                severity="warning", host_id=action.target_id)
                     raise Stop("refused", "%s is powered on and may still write to its storage: %s; not fencing it" % (
                         action.target, action.params["storage_reason"]))
                 self.powers[action.target_id] = power

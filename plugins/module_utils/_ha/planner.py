@@ -221,7 +221,7 @@ class _Planner:
              "the BMC confirms the power off before the engine is told (manual fence)",
              "powered on only with evidence its storage lease expired: %s" % evidence.reason),
             {"method": method, "storage": evidence.verdict, "storage_reason": evidence.reason, "episode": out.episode,
-             "attempt": len(attempts) + 1, "vms": [vm.name for vm in snap.vms_on(host.id)]}))
+             "attempt": len(attempts) + 1, "refusals": len(refused), "vms": [vm.name for vm in snap.vms_on(host.id)]}))
         self.host_verdicts[host.id] = "recovered by fencing %s in this run" % host.name
         return True
 

@@ -8,18 +8,20 @@ left in the engine's event log.  Check mode stops after the plan: no lease, no r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._engine.errors import EngineError, InputError
 from .._ipmi.target import BmcTarget
 from .audit import AuditLog
 from .executor import Executor, Outcome
-from .lease import DEFAULT_ACTION_BUDGET, DEFAULT_TTL, LeaseBusy, LeaseUnavailable, RunLease
+from .lease import DEFAULT_TTL, LeaseBusy, LeaseUnavailable, RunLease, action_budget
 from .model import UNREACHABLE, Snapshot
 from .planner import Finding, Plan, plan
 from .policy import ReconcilePolicy
 from .read import DEFAULT_EVENT_WINDOW, read_snapshot
 from .records import Memory
+
+DEFAULT_BMC_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class Request:
     lease_ttl: float = DEFAULT_TTL
     check_mode: bool = False
     event_window: int = DEFAULT_EVENT_WINDOW
-    action_budget: float = DEFAULT_ACTION_BUDGET
+    # the longest action; None: derived from the policy with the default BMC timeout (options.build_request sets it)
+    action_budget: Optional[float] = None
 
 
 def check_bmcs(snapshot: Snapshot, bmcs: Mapping[str, BmcTarget], order: List[str]) -> None:
@@ -81,7 +84,8 @@ def reconcile(system: Any, request: Request, bmc_order: List[str]) -> Dict[str, 
                               "invariants": the_plan.invariants, "actions": [], "run_warnings": [], "changed": False}
     requests = snapshot.requests
     log = AuditLog(system, snapshot.cluster.id, snapshot.cluster.name)
-    lease = RunLease(log, request.holder, ttl=request.lease_ttl, action_budget=request.action_budget)
+    budget = request.action_budget if request.action_budget is not None else action_budget(request.policy, DEFAULT_BMC_TIMEOUT)
+    lease = RunLease(log, request.holder, ttl=request.lease_ttl, action_budget=budget)
     outcomes: List[Outcome] = []
     acted = 0
     if request.check_mode:
@@ -125,7 +129,8 @@ def execute(system: Any, the_plan: Plan, snapshot: Snapshot, memory: Memory, req
             result["run_warnings"].append(str(exc))
             executor.lease = None
             outcomes = executor.run([a for a in remaining if a.kind == "record_outage"])
-            outcomes += [Outcome(a, "skipped", "another reconciler holds the run lease") for a in destructive]
+            why = "another reconciler holds the run lease" if isinstance(exc, LeaseBusy) else "the run lease could not be taken: %s" % exc
+            outcomes += [Outcome(a, "skipped", why) for a in destructive]
         else:
             try:
                 outcomes = executor.run(remaining)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import random
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.engine_view import outage, stance, storage_evidence
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.model import Host, Policy
+from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.planner import Plan
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.policy import ReconcilePolicy
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.records import Memory
 from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.ha.ha_world import (
@@ -16,7 +17,7 @@ from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.ha.ha_wor
     finding, he_info, invariant)
 
 
-def cluster(dead_ago: float = 600, code: Optional[int] = NO_PM, up: int = 3, **host: object) -> World:
+def cluster(dead_ago: float = 600, code: Optional[int] = NO_PM, up: int = 3, **host: Any) -> World:
     """``up`` hosts up and host04 non responsive for ``dead_ago`` s, then the engine's ``code``."""
     world = World()
     world.up_hosts(up)
@@ -30,7 +31,7 @@ def with_pm(world: World, name: str = "host04") -> Host:
     return world.replace_host(host, pm_enabled=True, fence_agents=1)
 
 
-def assert_waiting(world: World, text: str, target: str = "host04", **kwargs: object) -> None:
+def assert_waiting(world: World, text: str, target: str = "host04", **kwargs: Any) -> None:
     result = world.plan(**kwargs)
     assert fences(result) == {}
     assert result.destructive == []
@@ -40,7 +41,7 @@ def assert_waiting(world: World, text: str, target: str = "host04", **kwargs: ob
     assert result.problems == []
 
 
-def assert_refused(result: object, rule: str, status: str = "refused", target: str = "host04") -> str:
+def assert_refused(result: Plan, rule: str, status: str = "refused", target: str = "host04") -> str:
     assert target not in fences(result)
     note = finding(result, target)
     assert (note.status, note.rule, note.problem) == (status, rule, True)
@@ -291,16 +292,39 @@ def test_no_bmc_in_the_inventory_blocks() -> None:
                      "no BMC for it (bmc_address ...)"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: planner.py:177 blocks every host without a BMC entry, although the module "
-                   "documents (ha_reconcile bmcs) and the executor implements (Executor.engine_restart) fencing a host "
-                   "with power management through the engine alone")
 def test_host_with_engine_power_management_needs_no_bmc_entry() -> None:
     world = cluster(dead_ago=400, code=None, pm_enabled=True, fence_agents=1)
-    fence = fences(world.plan(bmcs=[]))["host04"]
+    result = world.plan(bmcs=[])
+    fence = fences(result)["host04"]
     assert fence.params["method"] == "engine"
+    assert result.problems == []
 
 
-def two_dead(budget: int) -> object:
+@pytest.mark.parametrize("failure", [FENCE_FAILED, RESTART_FAILED, NOT_VERIFIED])
+def test_without_a_bmc_a_failed_engine_fence_blocks(failure: int) -> None:
+    world = cluster(code=FENCE_STARTED)
+    with_pm(world)
+    world.event(failure, 500, world.hosts[-1])
+    reason = assert_refused(world.plan(bmcs=[]), "bmc_known", status="blocked")
+    assert reason.startswith("the engine's power fence failed") and reason.endswith("the inventory gives no BMC for it "
+                                                                                      "(bmc_address ...)")
+
+
+def test_without_a_bmc_no_power_management_event_blocks_even_with_agents() -> None:
+    world = cluster(code=NO_PM)
+    with_pm(world)
+    assert_refused(world.plan(bmcs=[]), "bmc_known", status="blocked")
+
+
+@pytest.mark.parametrize("pm, agents, fence_method", [(True, 0, "engine_then_ipmi"), (True, None, "engine_then_ipmi"),
+                                                      (False, 1, "engine_then_ipmi"), (True, 1, "ipmi")])
+def test_without_a_bmc_the_engine_must_be_able_to_fence(pm: bool, agents: Optional[int], fence_method: str) -> None:
+    world = cluster(dead_ago=400, code=None, pm_enabled=pm, fence_agents=agents)
+    result = world.plan(ReconcilePolicy(fence_method=fence_method), bmcs=[])
+    assert_refused(result, "bmc_known", status="blocked")
+
+
+def two_dead(budget: int) -> Plan:
     world = World()
     world.up_hosts(3)
     world.dead_host("host04")
@@ -384,15 +408,21 @@ def test_a_lock_failure_of_a_vm_no_longer_on_the_host_is_no_evidence() -> None:
     assert fences(world.plan())["host04"].params["storage"] == "unknown"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine_view.py:34 LOCK_HELD matches any 'Failed to acquire lock', also "
-                   "sanlock's ENOENT ('No such file or directory': the target host cannot reach the lease's storage), "
-                   "which says nothing about the failed host renewing its lease")
 def test_a_lock_failure_for_missing_storage_is_no_evidence_of_a_live_lease() -> None:
     world = cluster()
     web = world.vm("web", "unknown", world.hosts[-1], lease_domain_id="id-data1")
     world.event(VM_DOWN_ERROR, 30, world.hosts[0], web,
                 "VM web is down with error. Exit message: Failed to acquire lock: No such file or directory.")
     assert fences(world.plan())["host04"].params["storage"] == "unknown"
+
+
+def test_sanlocks_error_code_for_a_live_holder_is_a_live_lease() -> None:
+    world = cluster()
+    web = world.vm("web", "unknown", world.hosts[-1], lease_domain_id="id-data1")
+    world.event(VM_DOWN_ERROR, 30, world.hosts[0], web,
+                "VM web is down with error. Exit message: resource busy: Failed to acquire lock: error -243.")
+    reason = assert_refused(world.plan(), "storage_lease_live")
+    assert reason == "its storage lease is live: sanlock refused web's lease elsewhere 30 s ago: the host still renews it"
 
 
 def test_storage_evidence_9014_is_live() -> None:
@@ -404,11 +434,12 @@ def test_storage_evidence_9014_is_live() -> None:
     assert evidence.verdict == "live" and "9014" in evidence.reason
 
 
-def test_9014_is_respected_whatever_the_policy_allows() -> None:
+@pytest.mark.parametrize("policy", [ReconcilePolicy(), ReconcilePolicy(fence_when_cluster_fencing_disabled=True)])
+def test_9014_is_refused_whatever_the_policy_allows(policy: ReconcilePolicy) -> None:
     world = cluster(code=POLICY_SD_ACTIVE)
-    result = world.plan(ReconcilePolicy(fence_when_cluster_fencing_disabled=True))
-    reason = assert_refused(result, "cluster_fencing_policy", status="respected")
-    assert "storage lease was live" in reason and "9014" in reason
+    reason = assert_refused(world.plan(policy), "storage_lease_live")
+    assert reason == ("the engine skipped fencing: the host's storage lease was live (fencing policy skip-if-SD-active, "
+                      "event 9014): its VMs may still be writing")
 
 
 @pytest.mark.parametrize("code, allowed_by_policy", [(POLICY_DISABLED, True), (POLICY_CONNECTIVITY, False)])
@@ -446,14 +477,72 @@ def test_fenced_by_the_reconciler_and_never_back_is_blocked() -> None:
     assert reason == "fenced by the reconciler 700 s ago and it never came back: check its hardware"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: planner.py:134-208 never reads HostedEngineInfo.local_maintenance; DESIGN "
-                   "principle 6 says respect hosted-engine local maintenance, yet a host an operator put in local "
-                   "maintenance and rebooted is fenced")
-def test_hosted_engine_local_maintenance_is_respected() -> None:
+@pytest.mark.parametrize("policy", [ReconcilePolicy(), ReconcilePolicy(fence_when_cluster_fencing_disabled=True)])
+def test_hosted_engine_local_maintenance_is_respected(policy: ReconcilePolicy) -> None:
     world = cluster(hosted_engine=he_info(local_maintenance=True))
+    result = world.plan(policy)
+    assert result.destructive == []
+    assert assert_refused(result, "local_maintenance", status="respected") == "it is in hosted-engine local maintenance"
+
+
+def test_hosted_engine_without_local_maintenance_is_fenced() -> None:
+    world = cluster(hosted_engine=he_info())
+    assert "host04" in fences(world.plan())
+
+
+# -- a powered-on host the executor refused: it does not take the fence budget again at once ----------
+
+def refused_powered_on(world: World, ago: float, episode: Optional[int] = None, name: str = "host04") -> None:
+    """The executor's record: ``name`` was powered on with no evidence it lost its storage, ``ago`` s ago."""
+    world.record("refused:storage_lease_unknown", "id-" + name, int(world.at(600)) if episode is None else episode, ago)
+
+
+def test_a_host_refused_as_powered_on_is_refused_within_the_backoff() -> None:
+    world = cluster()
+    refused_powered_on(world, 60)
     result = world.plan()
-    assert fences(result) == {}
-    assert "maintenance" in finding(result, "host04").reason
+    reason = assert_refused(result, "storage_lease_unknown")
+    assert reason == ("it was powered on 60 s ago and nothing shows it lost its storage: no HA VM with a storage lease ran on "
+                      "it to show whether it still writes to storage")
+    assert invariant(result, "fence_budget")["detail"] == "0 host(s) to fence in this run, budget 1"
+
+
+def test_a_host_refused_as_powered_on_leaves_the_budget_to_the_next_host() -> None:
+    world = World()
+    world.up_hosts(3)
+    world.dead_host("host04")
+    heavy = world.dead_host("host05")
+    world.vm("db", "unknown", heavy, priority=50)  # fenced first by HA weight, were it not refused
+    refused_powered_on(world, 60, name="host05")
+    result = world.plan()
+    assert list(fences(result)) == ["host04"]
+    assert_refused(result, "storage_lease_unknown", target="host05")
+
+
+@pytest.mark.parametrize("ago, fenced", [(299, False), (301, True)])
+def test_a_host_refused_as_powered_on_is_tried_again_after_the_backoff(ago: float, fenced: bool) -> None:
+    world = cluster()
+    refused_powered_on(world, ago)
+    result = world.plan(ReconcilePolicy(fence_backoff=300))
+    if fenced:
+        assert fences(result)["host04"].params["storage"] == "unknown"
+    else:
+        assert_refused(result, "storage_lease_unknown")
+
+
+def test_a_host_refused_as_powered_on_is_fenced_once_its_lease_is_shown_lost() -> None:
+    world = cluster()
+    episode = int(world.at(600))
+    world.record("outage", "id-host04", episode, 580, witnesses="id-web")
+    world.vm("web", "up", world.hosts[1], lease_domain_id="id-data1")  # taken over: the host's lease expired
+    refused_powered_on(world, 30)
+    assert fences(world.plan())["host04"].params["storage"] == "lost"
+
+
+def test_a_refusal_of_an_earlier_outage_does_not_count() -> None:
+    world = cluster()
+    refused_powered_on(world, 60, episode=1234)
+    assert "host04" in fences(world.plan())
 
 
 # -- witnesses: what tells whether a powered-on host lost its storage --------------------------------

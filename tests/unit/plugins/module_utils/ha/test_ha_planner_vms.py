@@ -1,18 +1,18 @@
 """The pure planner, HA VMs: which down VMs it starts, in which order, where, and why it leaves the others."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.model import Vm
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.policy import ReconcilePolicy
 from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.ha.ha_world import (
-    GIB, HA_FAILED, HA_RESTART_FAILED, USER_SHUTDOWN, USER_STOP, VM_DOWN_ERROR, VM_FENCED_DOWN, VM_STARTED, World,
-    fences, finding, he_info, starts)
+    GIB, GUEST_DOWN, HA_FAILED, HA_RESTART_FAILED, USER_SHUTDOWN, USER_STOP, VM_DOWN_ERROR, VM_FENCED_DOWN, VM_STARTED,
+    VM_STARTED_BY, World, fences, finding, he_info, starts)
 
 
-def crashed(world: World, name: str, ago: float = 2000, *, gib: float = 4, priority: int = 0, **kwargs: object) -> Vm:
+def crashed(world: World, name: str, ago: float = 2000, *, gib: float = 4, priority: int = 0, **kwargs: Any) -> Vm:
     """An HA VM down with an error ``ago`` s ago (119 + 9602), the engine's ten short retries long over."""
     vm = world.vm(name, "down", None, gib=gib, priority=priority, stop_time=world.at(ago), **kwargs)
     world.event(VM_DOWN_ERROR, ago, world.hosts[0], vm, "VM %s is down with error. Exit message: VM was killed." % name)
@@ -38,7 +38,7 @@ def assert_left(world: World, name: str, status: str, problem: bool, rule: str =
 
 # -- why a down VM stays down -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("code", [USER_STOP, USER_SHUTDOWN])
+@pytest.mark.parametrize("code", [USER_STOP, USER_SHUTDOWN, GUEST_DOWN])
 def test_user_stopped_vm_is_respected(code: int) -> None:
     world = hosts_with_free(32)
     vm = crashed(world, "web", 5000)
@@ -83,19 +83,52 @@ def test_a_vm_down_because_its_host_was_fenced_counts_as_failed() -> None:
     world = hosts_with_free(32)
     vm = world.vm("web", "down", None, stop_time=world.at(400))
     world.event(VM_FENCED_DOWN, 400, world.hosts[0], vm)
-    assert [a.target for a in starts(world.plan())] == ["web"]
+    [start] = starts(world.plan())
+    assert start.target == "web" and start.reason.startswith("HA VM down with an error (event 143 400 s ago)")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine_view.down_cause (engine_view.py:170) takes the newest 119/9602 in the "
-                   "whole event window as the cause, even when the VM ran again since (event 32, stop_time later); a VM "
-                   "whose guest was shut down from inside after an old, recovered crash is started against its owner's will")
-def test_an_old_crash_the_vm_recovered_from_is_not_the_cause() -> None:
+@pytest.mark.parametrize("ago, retries, waiting", [(200, 0, True), (200, 3, True), (301, 0, False), (200, 10, False)])
+def test_the_engine_restarts_a_vm_of_a_fenced_host_by_itself_first(ago: float, retries: int, waiting: bool) -> None:
+    world = hosts_with_free(32)
+    vm = world.vm("web", "down", None, stop_time=world.at(ago))
+    world.event(VM_FENCED_DOWN, ago, world.hosts[0], vm)  # the engine queued it for its HA restarts
+    for n in range(retries):
+        world.event(HA_RESTART_FAILED, ago - 10 - 15 * n, None, vm)
+    if waiting:
+        reason = assert_left(world, "web", "waiting", False)
+        assert reason == "the engine is restarting it (%d of its 10 tries 30 s apart so far)" % retries
+    else:
+        assert [a.target for a in starts(world.plan())] == ["web"]
+
+
+@pytest.mark.parametrize("started", [VM_STARTED, VM_STARTED_BY])
+def test_an_old_crash_the_vm_recovered_from_is_not_the_cause(started: int) -> None:
     world = hosts_with_free(32)
     vm = world.vm("web", "down", None, stop_time=world.at(60))  # shut down from inside the guest a minute ago
     world.event(VM_DOWN_ERROR, 5000, world.hosts[0], vm, "VM web is down with error. Exit message: VM was killed.")
     world.event(HA_FAILED, 5000, world.hosts[0], vm)
-    world.event(VM_STARTED, 4990, world.hosts[0], vm, "VM web started on Host host01")
-    assert starts(world.plan()) == []
+    world.event(started, 4990, world.hosts[0], vm, "VM web started on Host host01")
+    reason = assert_left(world, "web", "respected", False, "user_stopped")
+    assert "no event says it failed" in reason
+
+
+def test_a_start_after_the_crash_clears_it_even_within_the_tolerance() -> None:
+    world = hosts_with_free(32)
+    vm = world.vm("web", "down", None, stop_time=world.at(10))
+    world.event(VM_DOWN_ERROR, 50, world.hosts[0], vm, "VM web is down with error.")
+    world.event(VM_STARTED, 40, world.hosts[0], vm, "VM web started on Host host01")  # then a stop with no event
+    assert_left(world, "web", "respected", False, "user_stopped")
+
+
+@pytest.mark.parametrize("before_stop, started", [(59, True), (61, False)])
+def test_a_cause_is_at_most_a_minute_older_than_the_stop(before_stop: float, started: bool) -> None:
+    world = hosts_with_free(32)
+    vm = world.vm("web", "down", None, stop_time=world.at(1000))
+    world.event(VM_DOWN_ERROR, 1000 + before_stop, world.hosts[0], vm, "VM web is down with error.")
+    if started:
+        assert [a.target for a in starts(world.plan())] == ["web"]
+    else:
+        assert "no event says it failed" in assert_left(world, "web", "respected", False, "user_stopped")
 
 
 def test_global_maintenance_refuses_starts() -> None:
@@ -250,16 +283,22 @@ def test_no_host_up_is_blocked() -> None:
     assert reason.endswith("no host of the cluster is up")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: planner.free_memory (planner.py:301-303) subtracts the running VMs from "
-                   "max_scheduling_memory, which the engine already reports net of them (VDS.calculateFreeSchedulingMemoryCache: "
-                   "overcommit x physical - memCommited - reserved); free memory is counted twice and VMs that fit are blocked")
 def test_max_scheduling_memory_is_already_net_of_running_vms() -> None:
     world = World()
     host = world.host("host01", free_gib=16)  # the engine says: 16 GiB left for a new VM
     world.replace_host(host, memory=64 * GIB)
     world.vm("busy", "up", host, ha=False, gib=40)  # its memory is in the engine's memCommited already
-    crashed(world, "web", gib=8)
+    crashed(world, "web", gib=16)
     assert [a.params["host"] for a in starts(world.plan())] == ["host01"]
+
+
+def test_a_full_host_takes_no_vm_whatever_its_memory() -> None:
+    world = World()
+    host = world.host("host01", free_gib=0)
+    world.replace_host(host, memory=64 * GIB)  # max_scheduling_memory 0: the engine has no room left on it
+    crashed(world, "web", gib=1)
+    reason = assert_left(world, "web", "blocked", True, "placement")
+    assert reason.endswith("needs 1.0 GiB of memory; the most free on an up host is 0.0 GiB (host01)")
 
 
 # -- VMs in unknown -------------------------------------------------------------------------------

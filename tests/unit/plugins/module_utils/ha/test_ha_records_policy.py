@@ -5,14 +5,18 @@ from dataclasses import fields
 from typing import Any, Dict, Optional
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.errors import InputError
+from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.lease import DEFAULT_TTL, action_budget
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.model import Event
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.options import POLICY_OPTIONS, build_request
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.policy import (
     _NUMBERS, FENCE_METHODS, PolicyError, ReconcilePolicy, policy_from_params)
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ha.records import ORIGIN, Memory, custom_id, parse, tag
+from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi import bulk
+from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.fence import FenceRequest
+from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.target import BmcTarget
 from ansible_collections.ovirt_ha.core.plugins.modules import ha_reconcile
 
 
@@ -51,7 +55,8 @@ def test_tag_parse_round_trip() -> None:
 
 def test_tag_orders_extra_fields_and_keeps_empty_values() -> None:
     assert tag("outage", "h", 3, witnesses="", a="1") == "[ovirt_ha.core kind=outage ref=h episode=3 n=0 a=1 witnesses=]"
-    assert parse(event("x " + tag("outage", "h", 3, witnesses=""))).fields == {"witnesses": ""}
+    record = parse(event("x " + tag("outage", "h", 3, witnesses="")))
+    assert record is not None and record.fields == {"witnesses": ""}
 
 
 @pytest.mark.parametrize("description, origin", [
@@ -74,7 +79,8 @@ def test_memory_attempts_oldest_first_per_episode() -> None:
     memory = Memory(events)
     assert [r.n for r in memory.attempts("fence", "h", 5)] == [1, 2]
     assert len(memory.of("fence", "h")) == 3
-    assert memory.latest("fence").event.index == 9
+    latest = memory.latest("fence")
+    assert latest is not None and latest.event.index == 9
 
 
 # -- policy ------------------------------------------------------------------------------------------
@@ -98,7 +104,7 @@ def test_each_number_out_of_range_names_its_field(name: str) -> None:
         with pytest.raises(PolicyError) as info:
             policy_from_params({name: value})
         assert info.value.field == "policy.%s" % name
-        assert "between %g and %g" % (low, high) in info.value.expected
+        assert info.value.expected == "%s between %g and %g" % ("a whole number" if _kind is int else "a number", low, high)
 
 
 @pytest.mark.parametrize("name", sorted(_NUMBERS))
@@ -121,11 +127,24 @@ def test_numbers_as_text_are_converted() -> None:
     assert policy_from_params({"fence_budget": "2", "grace": "12.5"}).grace == 12.5
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: policy.py:89 int(1.5) truncates a fractional value given for an integer "
-                   "field (fence_budget 1.9 -> 1, connectivity_threshold 49.9 -> 49) instead of refusing it")
-def test_a_fraction_for_an_integer_field_is_refused() -> None:
-    with pytest.raises(PolicyError):
-        policy_from_params({"fence_budget": 1.5})
+@pytest.mark.parametrize("name, value", [("fence_budget", 1.5), ("fence_budget", 1.9), ("connectivity_threshold", 49.9),
+                                         ("max_fence_attempts", 2.5), ("max_start_attempts", "2.5")])
+def test_a_fraction_for_an_integer_field_is_refused(name: str, value: Any) -> None:
+    with pytest.raises(PolicyError) as info:
+        policy_from_params({name: value})
+    low, high = _NUMBERS[name][2:]
+    assert info.value.field == "policy.%s" % name
+    assert info.value.expected == "a whole number between %g and %g" % (low, high)
+
+
+def test_a_whole_float_for_an_integer_field_is_that_integer() -> None:
+    policy = policy_from_params({"fence_budget": 2.0, "connectivity_threshold": 40.0})
+    assert (policy.fence_budget, policy.connectivity_threshold) == (2, 40)
+    assert type(policy.fence_budget) is int and type(policy.connectivity_threshold) is int
+
+
+def test_a_fraction_for_a_float_field_is_kept() -> None:
+    assert policy_from_params({"grace": 12.5, "confirm_timeout": 45.5}).confirm_timeout == 45.5
 
 
 def test_unknown_key_names_it() -> None:
@@ -163,7 +182,7 @@ def test_fence_method_choices() -> None:
 def params(**overrides: Any) -> Dict[str, Any]:
     """What AnsibleModule hands main() for ha_reconcile with only ``cluster`` set, plus ``overrides``."""
     values: Dict[str, Any] = {"cluster": "Default", "bmcs": [], "bmc_port": 623, "bmc_username": None, "bmc_password": None,
-                              "bmc_timeout": 15.0, "policy": {}, "lease": {"ttl": 120.0, "holder": None}, "event_window": 2000}
+                              "bmc_timeout": 15.0, "policy": {}, "lease": {"ttl": 180.0, "holder": None}, "event_window": 2000}
     values.update(overrides)
     return values
 
@@ -186,21 +205,60 @@ def test_build_request_defaults() -> None:
     assert request.cluster == "Default" and request.policy == ReconcilePolicy()
     assert (request.lease_ttl, request.holder, request.check_mode, request.event_window) == (300.0, "ctl-a", True, 2000)
     assert request.bmcs == {} and order == []
+    # the longest action, a confirmed power off: 2 x bmc_timeout + 2 + confirm_timeout + 15
+    assert request.action_budget == 2 * 15 + 2 + 60 + 15 == action_budget(ReconcilePolicy(), 15)
+
+
+def test_build_request_default_ttl_is_the_modules() -> None:
+    request, _order = build_request(params(lease={"ttl": None, "holder": None}), False)
+    assert request.lease_ttl == DEFAULT_TTL == 180
+    assert build_request(params(lease={}), False)[0].lease_ttl == 180
+
+
+@pytest.mark.parametrize("bmc_timeout, confirm_timeout", [(15.0, 60.0), (5.0, 5.0), (30.0, 600.0)])
+def test_action_budget_follows_the_bmc_timeout_and_the_confirm_timeout(bmc_timeout: float, confirm_timeout: float) -> None:
+    budget = action_budget(ReconcilePolicy(confirm_timeout=confirm_timeout), bmc_timeout)
+    assert budget == 2 * bmc_timeout + 2 + confirm_timeout + 15
+    target = BmcTarget(name="host04", address="192.0.2.4", username="u", password="p", timeout=bmc_timeout)
+    # at least what the IPMI layer allows a confirmed power off
+    assert budget >= bulk._fence_budget((target, FenceRequest(action="off", power_timeout=confirm_timeout)))
+    if budget + 30 <= 3600:
+        request, _order = build_request(params(bmc_timeout=bmc_timeout, policy={"confirm_timeout": confirm_timeout},
+                                               lease={"ttl": budget + 30, "holder": None}), False)
+        assert (request.action_budget, request.lease_ttl) == (budget, budget + 30)
+    error = input_error(bmc_timeout=bmc_timeout, policy={"confirm_timeout": confirm_timeout},
+                        lease={"ttl": budget + 29, "holder": None})
+    assert error.field == "lease.ttl"
 
 
 def test_build_request_policy_error_names_policy_field() -> None:
     error = input_error(policy={"connectivity_threshold": 0})
     assert error.field == "policy.connectivity_threshold"
-    assert str(error) == "invalid policy.connectivity_threshold: expected a number between 1 and 100, got 0"
+    assert str(error) == "invalid policy.connectivity_threshold: expected a whole number between 1 and 100, got 0"
+    error = input_error(policy={"grace": -1})
+    assert str(error) == "invalid policy.grace: expected a number between 0 and 3600, got -1"
 
 
 def test_build_request_unknown_policy_key() -> None:
     assert input_error(policy={"bogus": 1}).field == "policy.bogus"
 
 
-@pytest.mark.parametrize("ttl", [30.0, 7200.0])
+@pytest.mark.parametrize("ttl", [30.0, 120.0, 136.9, 3600.1, 7200.0])
 def test_build_request_lease_ttl_range(ttl: float) -> None:
-    assert input_error(lease={"ttl": ttl, "holder": None}).field == "lease.ttl"
+    error = input_error(lease={"ttl": ttl, "holder": None})
+    assert error.field == "lease.ttl"
+    assert str(error) == ("invalid lease.ttl: expected seconds between 137 (the longest action, a confirmed power off, plus "
+                          "30 s) and 3600, got %r" % ttl)
+
+
+@pytest.mark.parametrize("ttl", [137.0, 3600.0])
+def test_build_request_lease_ttl_bounds_are_accepted(ttl: float) -> None:
+    assert build_request(params(lease={"ttl": ttl, "holder": None}), False)[0].lease_ttl == ttl
+
+
+def test_build_request_checks_the_lease_ttl_before_the_event_window_and_the_bmcs() -> None:
+    error = input_error(lease={"ttl": 60.0, "holder": None}, event_window=5, bmcs=[bmc("host01")])
+    assert error.field == "lease.ttl"
 
 
 @pytest.mark.parametrize("window", [50, 200000])
@@ -208,11 +266,11 @@ def test_build_request_event_window_range(window: int) -> None:
     assert input_error(event_window=window).field == "event_window"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: options.py:162 and 165 use `value or default`, so lease.ttl 0 and "
-                   "event_window 0 silently become 120 and 2000 instead of failing as out of range")
-@pytest.mark.parametrize("overrides", [{"lease": {"ttl": 0, "holder": None}}, {"event_window": 0}])
-def test_build_request_zero_is_out_of_range_not_the_default(overrides: Dict[str, Any]) -> None:
-    input_error(**overrides)
+@pytest.mark.parametrize("overrides, field", [({"lease": {"ttl": 0, "holder": None}}, "lease.ttl"),
+                                              ({"event_window": 0}, "event_window")])
+def test_build_request_zero_is_out_of_range_not_the_default(overrides: Dict[str, Any], field: str) -> None:
+    error = input_error(**overrides)
+    assert error.field == field and str(error).endswith(", got 0")
 
 
 def test_build_request_bmc_without_credentials_names_bmcs() -> None:
