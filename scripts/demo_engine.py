@@ -2,9 +2,6 @@
 
   watch [--seconds S] [--until-host-up HOST] [--until-event CODES]
         print host and HA VM state changes and new engine events; bounded in time
-  pick-host      the host running the most HA VMs, other than the one running the engine VM
-  unreachable HOST
-        exit 0 when the engine sees HOST non_responsive or connecting, 1 otherwise
 """
 from __future__ import annotations
 
@@ -57,24 +54,6 @@ def watch(system: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def pick_host(system: Any) -> int:
-    host_names = {h.id: h.name for h in system.hosts_service().list()}
-    vms = [vm for vm in system.vms_service().list() if vm.host is not None]
-    engine_host = next((host_names[vm.host.id] for vm in vms if vm.name == ENGINE_VM), None)
-    count: dict[str, int] = {}
-    for vm in vms:
-        name = host_names[vm.host.id]
-        if vm.name != ENGINE_VM and name != engine_host and vm.high_availability and vm.high_availability.enabled:
-            count[name] = count.get(name, 0) + 1
-    print(max(count, key=lambda name: count[name]))
-    return 0
-
-
-def unreachable(system: Any, host: str) -> int:
-    found = system.hosts_service().list(search="name=" + host)
-    return 0 if found and found[0].status.value in ("non_responsive", "connecting") else 1
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,18 +61,12 @@ def main() -> int:
     watch_cmd.add_argument("--seconds", type=float, default=60.0, help="stop watching after this long")
     watch_cmd.add_argument("--until-host-up", help="stop early once this host is up again and no HA VM is down")
     watch_cmd.add_argument("--until-event", default="", help="stop early once an event with one of these codes (comma-separated) appears")
-    sub.add_parser("pick-host")
-    sub.add_parser("unreachable").add_argument("host")
     args = parser.parse_args()
     conn = sdk.Connection(url=os.environ["OVIRT_URL"], username=os.environ["OVIRT_USERNAME"],
                           password=os.environ["OVIRT_PASSWORD"], ca_file=os.environ["OVIRT_CAFILE"], timeout=10)
     try:
         system = conn.system_service()
-        if args.command == "watch":
-            return watch(system, args)
-        if args.command == "pick-host":
-            return pick_host(system)
-        return unreachable(system, args.host)
+        return watch(system, args)
     finally:
         conn.close()
 
