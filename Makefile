@@ -89,9 +89,9 @@ docs-lint: build-tree
 integration: build-tree
 	@bash scripts/run-integration.sh $(TEST_TREE)
 
-# HA scenarios on the lab's virtual clock (tests/scenarios/NNN-*/); UPDATE_SCENARIOS=1 rewrites expected.log
+# HA scenarios on the lab's virtual clock (tests/scenarios/NNN-*/; UPDATE_SCENARIOS=1 rewrites expected.log) and a reduced chaos run
 scenarios: build-tree
-	$(BIN)/pytest -p no:cacheprovider -n 2 tests/scenarios $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n 2 tests/scenarios tests/chaos $(PYTEST_ARGS)
 
 molecule:
 	@bash scripts/run-molecule.sh

@@ -148,13 +148,15 @@ def serving(truth: dict[str, Any], state: dict[str, Any]) -> set[str]:
     return out
 
 
-def one_run(index: int, seed: int, work: str, duration: float, every: Optional[float], engine_ha: bool) -> RunResult:
+def one_run(index: int, seed: int, work: str, duration: float, every: Optional[float], engine_ha: bool,
+            shape: Optional[dict[str, Any]] = None, faults: Optional[list[dict[str, Any]]] = None) -> RunResult:
+    """One run; ``shape`` and ``faults`` replace the seeded random ones (a test that needs a given story)."""
     rng = random.Random(seed * 100003 + index)
-    shape = layout(rng)
+    shape = shape if shape is not None else layout(rng)
     hosts = [h["name"] for h in shape["hosts"]]
     if not engine_ha:
         shape["engine_ha"] = {"power_fence": False, "soft_fence": False, "ha_restart": False, "lease_restart": False}
-    faults = schedule(rng, hosts, duration)
+    faults = faults if faults is not None else schedule(rng, hosts, duration)
     path = os.path.join(work, f"chaos-{index}.yml")
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(shape, handle)
