@@ -77,8 +77,8 @@ def play(lab: LabHandle, venv: Path, text: str, work: str, ours: bool) -> tuple[
 
 
 def median(lab: LabHandle, venv: Path, text: str, work: str, ours: bool) -> tuple[float, int]:
-    runs = [play(lab, venv, text, work, ours) for _ in range(REPEAT)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+    runs = [play(lab, venv, text, work, ours) for _repeat in range(REPEAT)]
+    return statistics.median(run[0] for run in runs), max(run[1] for run in runs)
 
 
 def ovirt_venv() -> Optional[Path]:
@@ -97,13 +97,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-read-") as work:
         with running_lab(os.path.join(work, "lab"), hosts=args.hosts, vms=args.vms, virtual_clock=True, engine_uptime=600,
                          timeout=900) as lab:
-            empty, _ = median(lab, ours_venv, EMPTY, work, True)
+            empty, _empty_requests = median(lab, ours_venv, EMPTY, work, True)
             info, info_requests = median(lab, ours_venv, OURS, work, True)
             rec, rec_requests = median(lab, ours_venv, RECONCILE_PLAN, work, True)
             rows = [("empty play (this venv)", empty, 0), ("ovirt_ha.core.cluster_info", info, info_requests),
                     ("ovirt_ha.core.ha_reconcile --check", rec, rec_requests)]
             if theirs is not None:
-                their_empty, _ = median(lab, theirs, EMPTY, work, False)
+                their_empty, _empty_requests = median(lab, theirs, EMPTY, work, False)
                 their, their_requests = median(lab, theirs, OVIRT, work, False)
                 rows += [("empty play (ovirt.ovirt venv)", their_empty, 0), ("ovirt.ovirt host_info + vm_info", their, their_requests)]
     print(f"lab: {args.hosts} hosts / {args.vms} VMs; median of {REPEAT} runs each")

@@ -46,7 +46,7 @@ def measure(lab: LabHandle, hosts: int) -> dict[str, Any]:
     try:
         system = connection.system_service()
         system.get()  # log in before counting
-        for _ in range(REPEAT):
+        for _repeat in range(REPEAT):
             lab.reset_stats()
             start = time.perf_counter()
             snapshot = read_snapshot(system, "Default")
@@ -80,7 +80,7 @@ def main() -> int:
     baseline = run(10, 200)
     large = run(args.hosts, args.vms)
     print(f"{'size':>14} {'read s':>8} {'plan s':>8} {'total s':>8} {'requests':>9} {'actions':>8}")
-    for label, figures in ((f"10 / 200", baseline), (f"{args.hosts} / {args.vms}", large)):
+    for label, figures in (("10 / 200", baseline), (f"{args.hosts} / {args.vms}", large)):
         print(f"{label:>14} {figures['read_s']:8.3f} {figures['plan_s']:8.3f} {figures['total_s']:8.3f} {figures['requests']:9d} "
               f"{figures['planned_actions']:8d}")
     ratio = {key: round(large[key] / baseline[key], 1) if baseline[key] else None for key in ("read_s", "plan_s", "total_s")}

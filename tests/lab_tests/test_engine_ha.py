@@ -353,4 +353,3 @@ def test_skip_if_sd_active_fences_a_host_whose_lease_went_stale(ha_lab: LabHandl
         assert ha_lab.host_state("host04")["power_log"][-1][1] == "on"
     finally:
         cluster.update(t.Cluster(fencing_policy=t.FencingPolicy(skip_if_sd_active=t.SkipIfSdActive(enabled=False))))
-

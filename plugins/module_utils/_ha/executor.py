@@ -153,11 +153,16 @@ class Executor:
                 ended.append(outcome)
         return ended
 
+    def held(self) -> RunLease:
+        """The run lease this executor acts under (fencing and starting need it)."""
+        if self.lease is None:
+            raise LeaseLost("not holding the run lease")
+        return self.lease
+
     def fence_host(self, outcome: Outcome) -> None:
         action = outcome.action
         params = action.params
-        assert self.lease is not None
-        self.lease.check("fence host %s" % action.target)
+        self.held().check("fence host %s" % action.target)
         # the world may have moved while the lease was taken: read the host and its power again
         host = self.reread_host(action)
         if enum_value(host.status) != "non_responsive":
@@ -174,7 +179,7 @@ class Executor:
                 return
         if power == "on":
             self.power_off_confirmed(outcome)
-        self.lease.check("confirm host %s rebooted (manual fence)" % action.target, ENGINE_CALL_BUDGET)
+        self.held().check("confirm host %s rebooted (manual fence)" % action.target, ENGINE_CALL_BUDGET)
         host = self.reread_host(action)
         if enum_value(host.status) not in MANUAL_FENCE_STATUSES:
             raise Stop("skipped", "the engine now sees %s %s: the power is off, but no manual fence is needed" % (
@@ -273,8 +278,7 @@ class Executor:
     def start_vm(self, outcome: Outcome) -> None:
         action = outcome.action
         params = action.params
-        assert self.lease is not None
-        self.lease.check("start VM %s" % action.target, ENGINE_CALL_BUDGET)
+        self.held().check("start VM %s" % action.target, ENGINE_CALL_BUDGET)
         vms = self.system.vms_service()
         self.requests += 2
         with engine_call("re-reading the VM", obj="VM %r" % action.target):

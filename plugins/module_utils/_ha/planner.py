@@ -261,10 +261,10 @@ class _Planner:
         verdict = self.host_verdicts.get(vm.host_id or "")
         if vm.lease_domain_id:
             self.vnote(vm, "waiting", "it has a storage lease: the engine runs it elsewhere once sanlock lets the lease go",
-                      False)
+                       False)
         elif verdict is not None:
             self.vnote(vm, "waiting" if "recovered" in verdict or "still on it" in verdict else "blocked",
-                      "unknown on %s" % verdict, "recovered" not in verdict and "still on it" not in verdict)
+                       "unknown on %s" % verdict, "recovered" not in verdict and "still on it" not in verdict)
         else:
             self.vnote(vm, "blocked", "unknown, and its host is not unreachable: the engine will settle it", True)
 
@@ -276,7 +276,7 @@ class _Planner:
             return
         if cause is None:
             self.vnote(vm, "respected", "down, and no event says it failed: it may have been stopped on purpose", False,
-                      "user_stopped")
+                       "user_stopped")
             return
         retrying = engine_retrying(snap, vm, policy)
         if retrying is not None:
@@ -298,7 +298,7 @@ class _Planner:
         attempts = self.memory.attempts("start", vm.id, episode)
         if len(attempts) >= policy.max_start_attempts:
             self.vnote(vm, "refused", "%d start attempts already failed (policy.max_start_attempts)" % len(attempts), True,
-                      "start_attempts")
+                       "start_attempts")
             return
         if attempts:
             due = attempts[-1].event.time + policy.start_backoff

@@ -306,8 +306,8 @@ def test_without_a_bmc_a_failed_engine_fence_blocks(failure: int) -> None:
     with_pm(world)
     world.event(failure, 500, world.hosts[-1])
     reason = assert_refused(world.plan(bmcs=[]), "bmc_known", status="blocked")
-    assert reason.startswith("the engine's power fence failed") and reason.endswith("the inventory gives no BMC for it "
-                                                                                      "(bmc_address ...)")
+    assert reason.startswith("the engine's power fence failed")
+    assert reason.endswith("the inventory gives no BMC for it (bmc_address ...)")
 
 
 def test_without_a_bmc_no_power_management_event_blocks_even_with_agents() -> None:

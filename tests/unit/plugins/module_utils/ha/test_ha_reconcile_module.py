@@ -89,8 +89,8 @@ def test_passwords_never_reach_the_output(capsys: Any) -> None:
                 "run_warnings": []}
 
     args = {"cluster": "Default", "bmc_username": "admin", "bmc_password": BMC_PASSWORD,
-            "bmcs": [{"name": "host04", "address": "10.0.0.4"}, {"name": "host03", "address": "10.0.0.3",
-                                                                  "password": ENTRY_PASSWORD}]}
+            "bmcs": [{"name": "host04", "address": "10.0.0.4"},
+                     {"name": "host03", "address": "10.0.0.3", "password": ENTRY_PASSWORD}]}
     with mock.patch.object(ha_reconcile, "reconcile", leaky):
         result, _sessions, raw = run(args, capsys)
     assert not result.get("failed"), result

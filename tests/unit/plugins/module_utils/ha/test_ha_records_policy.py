@@ -120,7 +120,7 @@ def test_each_number_at_its_bounds_is_accepted(name: str) -> None:
     kind, _default, low, high = _NUMBERS[name]
     for value in (low, high):
         policy = policy_from_params({name: value})
-        assert getattr(policy, name) == value and type(getattr(policy, name)) is kind
+        assert getattr(policy, name) == value and isinstance(getattr(policy, name), kind) and not isinstance(getattr(policy, name), bool)
 
 
 def test_numbers_as_text_are_converted() -> None:
@@ -140,7 +140,8 @@ def test_a_fraction_for_an_integer_field_is_refused(name: str, value: Any) -> No
 def test_a_whole_float_for_an_integer_field_is_that_integer() -> None:
     policy = policy_from_params({"fence_budget": 2.0, "connectivity_threshold": 40.0})
     assert (policy.fence_budget, policy.connectivity_threshold) == (2, 40)
-    assert type(policy.fence_budget) is int and type(policy.connectivity_threshold) is int
+    assert isinstance(policy.fence_budget, int) and isinstance(policy.connectivity_threshold, int)
+    assert not isinstance(policy.fence_budget, float) and not isinstance(policy.connectivity_threshold, float)
 
 
 def test_a_fraction_for_a_float_field_is_kept() -> None:
