@@ -11,7 +11,7 @@ from tests.lab.engine import Engine
 from tests.lab.engine_fence import Fencer
 from tests.lab.errors import invalid
 from tests.lab.model import Job, new_id
-from tests.lab.search import Order, SearchError, matches, parse
+from tests.lab.search import Order, SearchError, compile_query, parse
 
 
 class RoutesBase:
@@ -27,7 +27,8 @@ class RoutesBase:
         try:
             query = parse(request.query.get("search"))
             if query:
-                items = [item for item in items if matches(query, functools.partial(getter, item), order)]
+                predicate = compile_query(query, order)
+                items = [item for item in items if predicate(functools.partial(getter, item))]
         except SearchError as exc:
             raise invalid(str(exc)) from exc
         limit = request.max()

@@ -21,14 +21,25 @@ class VmRoutes(TagRoutes):
         return vm
 
     def _vm_field(self, vm: Vm, field: str) -> Optional[list[str]]:
-        host = self.model.hosts.get(vm.host_id) if vm.host_id and vm.status != "down" else None
-        values: dict[str, Callable[[], list[str]]] = {
-            "name": lambda: [vm.name], "status": lambda: [vm.status], "cluster": lambda: self._cluster_name(vm.cluster_id),
-            "id": lambda: [vm.id], "host": lambda: [host.name] if host else [], "datacenter": lambda: self._dc_name(vm.cluster_id),
-            "type": lambda: ["server"], "tag": lambda: self._tag_names(vm.id),
-        }
-        getter = values.get(field)
-        return getter() if getter else None
+        # a plain chain, not a table of closures: a search over 10,000 VMs calls this for every field of every VM
+        if field == "name":
+            return [vm.name]
+        if field == "status":
+            return [vm.status]
+        if field == "cluster":
+            return self._cluster_name(vm.cluster_id)
+        if field == "id":
+            return [vm.id]
+        if field == "host":
+            host = self.model.hosts.get(vm.host_id) if vm.host_id and vm.status != "down" else None
+            return [host.name] if host else []
+        if field == "datacenter":
+            return self._dc_name(vm.cluster_id)
+        if field == "type":
+            return ["server"]
+        if field == "tag":
+            return self._tag_names(vm.id)
+        return None
 
     def _vm_xml(self, vm: Vm, request: Request) -> bytes:
         return self.render.write_one(vm, lambda: self.render.vm(vm), "plain", request.follow())

@@ -4,6 +4,7 @@ meaning ``and``, a bare word searching by name, an optional ``Hosts:``-style pre
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Optional
 
@@ -24,6 +25,7 @@ class SearchError(ValueError):
     """The search expression cannot be parsed."""
 
 
+@functools.lru_cache(maxsize=65536)
 def _norm(value: str) -> str:
     return value.lower().replace("_", "").replace("-", "").replace(" ", "")
 
@@ -85,6 +87,7 @@ def parse(expression: Optional[str]) -> Query:
     return groups
 
 
+@functools.lru_cache(maxsize=4096)
 def _wildcard(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.DOTALL)
 
@@ -105,8 +108,10 @@ def _term_hit(term: Term, values: list[str], order: Order) -> bool:
         ranked = [order(field, v.lower()) for v in values]
         return any(rank is not None and _COMPARE[op](rank, bound) for rank in ranked)
     if field == "status":
-        regex = _wildcard(_norm(pattern))
-        hit = any(regex.match(_norm(v)) for v in values)
+        wanted = _norm(pattern)
+        hit = any(_norm(v) == wanted for v in values) if "*" not in wanted else any(_wildcard(wanted).match(_norm(v)) for v in values)
+    elif "*" not in pattern:
+        hit = any(v.lower() == pattern for v in values)
     else:
         regex = _wildcard(pattern)
         hit = any(regex.match(v.lower()) for v in values)
@@ -116,18 +121,42 @@ def _term_hit(term: Term, values: list[str], order: Order) -> bool:
 def matches(query: Query, getter: Callable[[str], Optional[list[str]]], order: Optional[Order] = None) -> bool:
     """``getter(field)`` gives the object's values for a field, or None for an unknown field; ``order`` ranks values
     for ``<`` and ``>`` (default: as numbers)."""
-    if not query:
-        return True
+    return compile_query(query, order)(getter)
+
+
+def compile_query(query: Query, order: Optional[Order] = None) -> Callable[[Callable[[str], Optional[list[str]]]], bool]:
+    """The query as a predicate over an object's field getter, built once for a whole list.  Every field of the query
+    is looked up for each object (an unknown one is an error even in a branch that does not decide); groups that are
+    one plain ``field=value`` term each are merged into one set lookup per field (a long ``host=a or host=b ...``
+    costs one test per object, not one per term); the rest are evaluated most selective term first."""
     rank = order or _number
-    found = False
+    fields = sorted({term[0] for group in query for term in group})
+    by_field: dict[str, set[str]] = {}
+    others: list[list[Term]] = []
     for group in query:
-        hit = not found
-        for term in group:
-            # every field is checked, also in a group that no longer matters: an unknown one is an error
-            values = getter(term[0])
-            if values is None:
-                raise SearchError(f"Unknown search field '{term[0]}'")
-            if hit and not _term_hit(term, values, rank):
-                hit = False
-        found = found or hit
-    return found
+        if len(group) == 1 and group[0][1] == "=" and "*" not in group[0][2]:
+            field, _op, pattern = group[0]
+            by_field.setdefault(field, set()).add(_norm(pattern) if field == "status" else pattern)
+        else:
+            others.append(sorted(group, key=_broad))
+
+    def predicate(getter: Callable[[str], Optional[list[str]]]) -> bool:
+        if not query:
+            return True
+        values: dict[str, list[str]] = {}
+        for field in fields:
+            found = getter(field)
+            if found is None:
+                raise SearchError(f"Unknown search field '{field}'")
+            values[field] = found
+        for field, wanted in by_field.items():
+            if any((_norm(v) if field == "status" else v.lower()) in wanted for v in values[field]):
+                return True
+        return any(all(_term_hit(term, values[term[0]], rank) for term in group) for group in others)
+
+    return predicate
+
+
+def _broad(term: Term) -> bool:
+    """Cluster and data center terms match nearly everything: test them last."""
+    return term[0] in ("cluster", "datacenter")

@@ -3,18 +3,22 @@
 """Read the reconciler's snapshot from the engine in 6 requests, whatever the cluster's size (private, may change).
 
 1 the API root (the engine's clock), 2 the cluster (fencing policy), 3 its hosts (``all_content`` for the
-hosted-engine fields, fence agents inlined), 4 its VMs, 5 the storage domains of its data center, 6 the events
-that matter (the engine's HA events and our own records, newest first, bounded).  An engine that refuses
-``follow`` or the event search costs one more request each, never one per host or VM.
+hosted-engine fields, fence agents inlined), 4 the storage domains of its data center, 5 the events that matter
+(the engine's HA events and our own records, newest first, bounded), 6 the VMs the planner can act on or must know
+about: every VM that is not up (HA VMs down or unknown), every VM on a host the engine cannot reach, and the
+witnesses recorded for those hosts.  A healthy cluster's thousands of running VMs are not read: free memory comes
+from the hosts (``max_scheduling_memory``, net of their VMs).  An engine that refuses ``follow`` or the event
+search costs one more request each, never one per host or VM.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Set, Tuple
+from urllib.parse import quote
 
 from .._engine.errors import EngineBadRequest, EngineError, engine_call
-from .._engine.objects import enum_value, get_cluster, inlined_agents, list_hosts, list_vms
-from .model import Cluster, Domain, Event, Host, HostedEngineInfo, Policy, Snapshot, Vm
-from .records import ORIGIN
+from .._engine.objects import enum_value, get_cluster, inlined_agents, list_hosts, list_vms, search_quote
+from .model import UNREACHABLE, Cluster, Domain, Event, Host, HostedEngineInfo, Policy, Snapshot, Vm
+from .records import ORIGIN, Memory
 
 READ_REQUESTS = 6
 # what the planner reads from the engine's log (see engine_view.py), besides our own records
@@ -90,6 +94,26 @@ def read_events(system: Any, window: int) -> Tuple[List[Event], int]:
             return [event_model(e) for e in service.list(max=window)], 2
 
 
+# a longer search (URL-encoded, in the request line) than an engine's web server takes (Apache: 8190 bytes) reads
+# all the cluster's VMs instead
+MAX_SEARCH_BYTES = 6000
+
+
+def vm_search(cluster_name: str, unreachable: List[Any], events: List[Event]) -> Optional[str]:
+    """The search for the VMs the planner needs (see the module docstring); None: read all the cluster's VMs."""
+    names = sorted(h.name for h in unreachable)
+    ids = {h.id for h in unreachable}
+    witnesses: Set[str] = set()
+    for record in Memory(events).records:
+        if record.kind == "outage" and record.ref in ids:
+            witnesses.update(v for v in record.fields.get("witnesses", "").split(",") if v)
+    # and binds tighter than or in the engine's search; the hosts are the cluster's, so their VMs are too
+    terms = ["cluster=%s and status!=up" % search_quote(cluster_name)] + ["host=%s" % search_quote(n) for n in names]
+    terms += ["id=%s" % vm_id for vm_id in sorted(witnesses)]
+    search = " or ".join(terms)
+    return search if len(quote(search)) <= MAX_SEARCH_BYTES else None
+
+
 def read_snapshot(system: Any, cluster_name: str, window: int = DEFAULT_EVENT_WINDOW) -> Snapshot:
     requests = 0
     with engine_call("reading the engine's clock (API root)"):
@@ -104,8 +128,6 @@ def read_snapshot(system: Any, cluster_name: str, window: int = DEFAULT_EVENT_WI
     hosts = list_hosts(system, cluster_name, all_content=True, follow="agents")
     # list_hosts asks once more, without follow, when the engine refuses to inline the fence agents
     requests += 2 if hosts and inlined_agents(hosts[0]) is None else 1
-    vms = list_vms(system, cluster_name)
-    requests += 1
     dc_id = _id(cluster.data_center)
     with engine_call("listing storage domains", obj="data center of cluster %r" % cluster_name):
         if dc_id:
@@ -115,6 +137,13 @@ def read_snapshot(system: Any, cluster_name: str, window: int = DEFAULT_EVENT_WI
     requests += 1
     events, cost = read_events(system, window)
     requests += cost
+    search = vm_search(cluster_name, [h for h in hosts if enum_value(h.status) in UNREACHABLE], events)
+    if search is None:
+        vms = list_vms(system, cluster_name)
+    else:
+        with engine_call("listing the VMs to reconcile", obj="cluster %r" % cluster_name):
+            vms = list(system.vms_service().list(search=search))
+    requests += 1
     return Snapshot(
         cluster=cluster_model(cluster), hosts=[host_model(h) for h in hosts], vms=[vm_model(v) for v in vms],
         domains=[Domain(id=d.id, name=d.name, status=enum_value(d.status) or enum_value(d.external_status)) for d in domains],

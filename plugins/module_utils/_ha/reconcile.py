@@ -46,10 +46,11 @@ def check_bmcs(snapshot: Snapshot, bmcs: Mapping[str, BmcTarget], order: List[st
 
 
 def summary(snapshot: Snapshot) -> Dict[str, Any]:
+    # the read holds only the VMs that are not up, or on unreachable hosts: no count of all HA VMs here
     ha = [v for v in snapshot.vms if v.ha and not v.hosted_engine]
     return {
         "hosts": len(snapshot.hosts), "hosts_unreachable": sorted(h.name for h in snapshot.hosts if h.status in UNREACHABLE),
-        "ha_vms": len(ha), "ha_vms_down": sorted(v.name for v in ha if v.status == "down"),
+        "ha_vms_down": sorted(v.name for v in ha if v.status == "down"),
         "ha_vms_unknown": sorted(v.name for v in ha if v.status == "unknown"),
         "hosted_engine_global_maintenance": snapshot.global_maintenance(),
     }

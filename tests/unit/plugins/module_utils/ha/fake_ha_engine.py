@@ -38,6 +38,7 @@ def duplicate_error() -> sdk.Error:
 
 class HaEngine(FakeEngine):
     def __init__(self, now: float = NOW) -> None:
+        self.vm_searches: List[str] = []
         super().__init__()
         self.now = now
         self.events: List[types.Event] = []
@@ -104,7 +105,7 @@ class HaEngine(FakeEngine):
         return Memory(event_model(e) for e in self.events)
 
 
-_ATOM = re.compile(r'\s*(?P<key>[A-Za-z_]+)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s"]+))')
+_ATOM = re.compile(r'\s*(?P<key>[A-Za-z_]+)\s*(?P<neg>!?)=\s*(?:"(?P<quoted>[^"]*)"|(?P<word>[^\s"]+))')
 _JOIN = re.compile(r"\s+(?P<op>and|or)\s+", re.IGNORECASE)
 
 
@@ -121,7 +122,8 @@ def _terms(search: Optional[str]) -> List[List[tuple]]:
         if atom is None:
             raise AssertionError("unparsable event search %r at %r" % (search, text[position:]))
         value = atom.group("quoted") if atom.group("quoted") is not None else atom.group("word")
-        alternatives[-1].append((atom.group("key").lower(), value))
+        key = atom.group("key").lower()
+        alternatives[-1].append((key + "!" if atom.group("neg") else key, value))
         position = atom.end()
         if position == len(text):
             return alternatives
@@ -183,7 +185,32 @@ class HaItem(Item):
         self.e.started[self.id] = host_id
 
 
+def _vm_matches(engine: HaEngine, vm: Any, atoms: List[tuple]) -> bool:
+    """The engine's VM search terms the reconciler uses: cluster, status (= and !=), host, id."""
+    cluster = engine.clusters.get(getattr(vm.cluster, "id", None))
+    host = engine.hosts.get(getattr(vm.host, "id", None)) if vm.host is not None else None
+    values = {"cluster": cluster.name if cluster else None, "status": vm.status.value if vm.status else None,
+              "host": host.name if host else None, "id": vm.id}
+    for key, value in atoms:
+        negated = key.endswith("!")
+        key = key.rstrip("!")
+        if key not in values:
+            raise AssertionError("unsupported VM search term %r" % key)
+        if _like(value, values[key]) == negated:
+            return False
+    return True
+
+
 class HaCollection(Collection):
+    def list(self, search: Optional[str] = None, follow: Optional[str] = None, all_content: Optional[bool] = None,
+             **kwargs: Any) -> List[Any]:
+        if self.path != "vms" or not search or (" or " not in search and "!=" not in search):
+            return super().list(search=search, follow=follow, all_content=all_content, **kwargs)
+        self.e.record("GET", self.path)
+        self.e.vm_searches.append(search)
+        alternatives = _terms(search)
+        return [copy.deepcopy(vm) for vm in self.table.values() if any(_vm_matches(self.e, vm, atoms) for atoms in alternatives)]
+
     def _service(self, obj_id: str) -> HaItem:
         return HaItem(self.e, "%s/%s" % (self.path, obj_id), self.table, obj_id)
 
