@@ -24,20 +24,20 @@ class OperatorError(ValueError):
     """A command the harness does not know, or one with the wrong arguments."""
 
 
-def _host(conn: Any, name: str) -> Any:
-    hosts = conn.system_service().hosts_service()
-    found = hosts.list(search=f"name={name}")
+def _find(collection: Any, kind: str, name: str) -> Any:
+    """The service of the host or VM called ``name`` (``collection``: hosts_service() or vms_service())."""
+    found = collection.list(search=f"name={name}")
     if not found:
-        raise OperatorError(f"no host {name!r}")
-    return hosts.host_service(found[0].id)
+        raise OperatorError(f"no {kind} {name!r}")
+    return getattr(collection, f"{kind}_service")(found[0].id)
+
+
+def _host(conn: Any, name: str) -> Any:
+    return _find(conn.system_service().hosts_service(), "host", name)
 
 
 def _vm(conn: Any, name: str) -> Any:
-    vms = conn.system_service().vms_service()
-    found = vms.list(search=f"name={name}")
-    if not found:
-        raise OperatorError(f"no VM {name!r}")
-    return vms.vm_service(found[0].id)
+    return _find(conn.system_service().vms_service(), "vm", name)
 
 
 def _flag(text: str) -> bool:
