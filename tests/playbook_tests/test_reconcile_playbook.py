@@ -38,10 +38,13 @@ def inventory(labs: list[LabHandle], tmp_path: Path, report_dir: Path) -> Path:
             "ansible_connection": "local", "ovirt_ha_bmc_group": group, "ovirt_ha_report_path": str(report_dir / f"engine{index}.json"),
             "ovirt_ha_auth": {"url": engine["url"], "username": engine["username"], "password": engine["password"], "ca_file": engine["ca_file"]},
             "ovirt_ha_lease_holder": f"controller-{index}"}
-        groups[group] = {"hosts": {f"e{index}-{h['name']}": {"ovirt_host_name": h["name"], "bmc_address": h["bmc"]["address"],
-                                                               "bmc_port": h["bmc"]["port"], "bmc_username": h["bmc"]["username"],
-                                                               "bmc_password": h["bmc"]["password"], "ansible_connection": "local"}
-                                   for h in lab.info["hosts"] if h["bmc"]}}
+        members = {}
+        for host in lab.info["hosts"]:
+            if host["bmc"]:
+                members[f"e{index}-{host['name']}"] = {
+                    "ovirt_host_name": host["name"], "bmc_address": host["bmc"]["address"], "bmc_port": host["bmc"]["port"],
+                    "bmc_username": host["bmc"]["username"], "bmc_password": host["bmc"]["password"], "ansible_connection": "local"}
+        groups[group] = {"hosts": members}
     path = tmp_path / "inventory.yml"
     path.write_text(yaml.safe_dump({"all": {"children": groups}}))
     os.chmod(path, 0o600)
@@ -67,8 +70,8 @@ def test_two_engines_are_repaired_in_one_run_each_under_its_own_lease(labs: list
     for index, lab in enumerate(labs):
         report = json.loads((tmp_path / f"engine{index}.json").read_text())
         assert report["ok"] is True and report["cluster"] == "Default"
-        assert [(a["kind"], a["target"], a["result"]) for a in report["actions"]] == [("record_outage", "host02", "done"),
-                                                                                   ("fence_host", "host02", "done")]
+        done_actions = [(a["kind"], a["target"], a["result"]) for a in report["actions"]]
+        assert done_actions == [("record_outage", "host02", "done"), ("fence_host", "host02", "done")]
         assert oct((tmp_path / f"engine{index}.json").stat().st_mode & 0o777) == "0o600"
         leases = [e["text"] for e in lab.journal() if "run lease" in e["text"]]
         assert any(f"taken by controller-{index}" in text for text in leases)
