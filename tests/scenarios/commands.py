@@ -91,12 +91,17 @@ def yaml_value(text: str) -> Any:
     return yaml.safe_load(text)
 
 
+def write_args(path: str, module_args: dict[str, Any]) -> str:
+    """The module's arguments file, as Ansible writes it: it holds passwords, so it is 0600 from the start."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": module_args}, handle)
+    return path
+
+
 def reconcile_result(lab: LabHandle, args: list[str], work_dir: str) -> dict[str, Any]:
     module_args = reconcile_args(lab, args)
-    path = os.path.join(work_dir, "reconcile-args.json")
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"ANSIBLE_MODULE_ARGS": module_args}, handle)
-    os.chmod(path, 0o600)
+    path = write_args(os.path.join(work_dir, "reconcile-args.json"), module_args)
     env = dict(os.environ, PYTHONPATH=str(ROOT / ".build"))
     done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / "ha_reconcile.py"), path],
                           env=env, cwd=work_dir, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
@@ -120,9 +125,7 @@ def _reconcile_race(lab: LabHandle, args: list[str], work_dir: str) -> list[str]
     procs = []
     for index in range(count):
         module_args = reconcile_args(lab, rest)
-        path = os.path.join(work_dir, f"race-{index}.json")
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump({"ANSIBLE_MODULE_ARGS": module_args}, handle)
+        path = write_args(os.path.join(work_dir, f"race-{index}.json"), module_args)
         procs.append(subprocess.Popen(  # pylint: disable=consider-using-with
             [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / "ha_reconcile.py"), path],
             env=dict(os.environ, PYTHONPATH=str(ROOT / ".build")), cwd=work_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))

@@ -22,6 +22,7 @@ from .._ipmi.target import BmcTarget
 from .audit import AuditLog, safe_post
 from .lease import ENGINE_CALL_BUDGET, LeaseLost, RunLease
 from .planner import Action
+from .records import custom_id
 from .policy import ReconcilePolicy
 
 MANUAL_FENCE_STATUSES = ("non_responsive", "connecting", "down", "reboot", "maintenance", "non_operational", "kdumping")
@@ -136,6 +137,8 @@ class Executor:
                         action.target, status))
                 power = self.power_status(outcome)
                 self.step(outcome, "power is %s" % power)
+                if power == "on" and action.params["storage"] != "lost" and self.attempted_elsewhere(action):
+                    raise Stop("skipped", "another reconciler started fencing %s after this run read the cluster" % action.target)
                 if power == "on" and action.params["storage"] != "lost":
                     # one record per refusal (not per outage): the planner's back-off counts from the newest
                     self.record("refused:storage_lease_unknown", action.target_id, action.params["episode"], "ovirt_ha.core refused to "
@@ -158,6 +161,12 @@ class Executor:
         if self.lease is None:
             raise LeaseLost("not holding the run lease")
         return self.lease
+
+    def attempted_elsewhere(self, action: Action) -> bool:
+        """Another reconciler recorded this very fence attempt since our read (it raced us, and may have powered the
+        host off and on again already)."""
+        ident = custom_id(self.log.cluster_id, "fence", action.target_id, action.params["episode"], action.params["attempt"])
+        return self.log.find(ident) is not None
 
     def fence_host(self, outcome: Outcome) -> None:
         action = outcome.action

@@ -353,3 +353,16 @@ def test_record_outage_posts_the_witnesses(monkeypatch: Any) -> None:
     assert outcome.result == "done"
     [record] = setup.engine.records("outage")
     assert (record.ref, record.episode, record.fields["witnesses"]) == (setup.host.id, EPISODE, "a,b")
+
+
+def test_a_powered_on_host_another_reconciler_is_fencing_is_skipped_not_refused(monkeypatch: Any) -> None:
+    """Two reconcilers read the same dead host; the first fences it and powers it on again before the second probes:
+    the second sees power on, finds the first one's record of this very attempt, and stands down quietly."""
+    setup = Setup(monkeypatch, power="on")
+    first = Executor(setup.engine.system_service(), audit_log(setup.engine, setup.cluster), StubLease(), ReconcilePolicy(),
+                     setup.targets)
+    first.record("fence", setup.host.id, EPISODE, "another reconciler's attempt", n=1, host_id=setup.host.id)
+    outcome = one(setup.executor(), setup.fence(storage="unknown"))
+    assert (outcome.result, outcome.detail) == ("skipped", "another reconciler started fencing host04 after this run read the cluster")
+    assert setup.engine.kinds() == ["fence"]  # no refusal recorded, no power command, no manual fence
+    assert setup.bmc.commands() == [] and setup.manual_fences == []
