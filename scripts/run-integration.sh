@@ -47,5 +47,6 @@ for d in tests/lab_tests tests/playbook_tests; do
 done
 if [ "${#suites[@]}" -gt 0 ]; then
   cleanup
-  (cd "$top" && "$top/.venv/bin/pytest" -p no:cacheprovider "${suites[@]}")
+  # two workers, each test file on one of them (a file's tests share its labs and follow each other)
+  (cd "$top" && "$top/.venv/bin/pytest" -p no:cacheprovider -n 2 --dist loadfile "${suites[@]}")
 fi

@@ -40,7 +40,7 @@ case "$name" in
   docs-lint)   n=$(find "$top/plugins/modules" -maxdepth 1 -name '*.py' | wc -l); what="docs of $n modules linted" ;;
   integration) t=$(count "^Running [a-z0-9_]+ integration test role"); p=$(last_num "[0-9]+ passed"); p=${p:-0}
                n=$((t + p)); what="$t ansible-test targets, $p lab tests (SDK, IPMI, playbooks) passed" ;;
-  scenarios)   n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n HA scenarios on the virtual clock passed" ;;
+  scenarios)   n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n HA scenario and chaos tests on the virtual clock passed" ;;
   molecule)    n=$(count "^molecule: scenario .* passed"); what="$n molecule scenarios" ;;
   ee)          n=1; what="execution environment context built" ;;
   package)     n=$(grep -cE "^ovirt_ha\.core\." "$log" || true); what="tarball built, installed offline, $n modules listed" ;;
