@@ -67,3 +67,12 @@ attributes:
     membership:
       - ovirt_ha.core.ipmi
 """
+
+    ACTION_GROUP_HOSTED_ENGINE = r"""
+attributes:
+  action_group:
+    description: Use C(group/ovirt_ha.core.hosted_engine) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - ovirt_ha.core.hosted_engine
+"""

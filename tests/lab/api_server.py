@@ -175,3 +175,19 @@ class AdminHandler(_Base):
         except (ValueError, KeyError, TypeError) as exc:
             status, result = 400, {"error": str(exc)}
         self.send(Response(status, json.dumps(result, indent=1, sort_keys=True).encode("utf-8"), "application/json"))
+
+
+class HostHandler(_Base):
+    """JSON over one hosted-engine host's Unix socket: what the stand-in ``hosted-engine`` command and the stand-in
+    agent and broker units of that host ask (the socket's owner is the host)."""
+
+    def dispatch(self, method: str) -> None:
+        lab = self.server.app  # type: ignore[attr-defined]
+        owner = self.server.owner  # type: ignore[attr-defined]
+        try:
+            body = self._body()
+            payload = json.loads(body) if body.strip() else {}
+            status, result = lab.host_request(owner, method, urlsplit(self.path).path.rstrip("/"), payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            status, result = 400, {"error": str(exc)}
+        self.send(Response(status, json.dumps(result, sort_keys=True).encode("utf-8"), "application/json"))

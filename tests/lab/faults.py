@@ -11,8 +11,8 @@ from tests.lab.model import Host, StorageDomain
 
 HOST_FAULTS = ("host_power_loss", "host_network_cut", "mgmt_bridge_down", "vdsm_hung", "bmc_unreachable", "bmc_wrong_password",
                "bmc_stuck_power", "host_power_and_bmc_loss", "host_network_blip", "gateway_down", "engine_storage_down")
-AGENT_FAULTS = ("stale_metadata", "agent_stopped")
-ENGINE_FAULTS = ("engine_vm_crash", "engine_service_down", "engine_api_down", "engine_api_slow", "engine_api_500")
+AGENT_FAULTS = ("stale_metadata", "agent_stopped", "agent_hung")
+ENGINE_FAULTS = ("agents_failover_off", "engine_vm_crash", "engine_service_down", "engine_api_down", "engine_api_slow", "engine_api_500")
 CLUSTER_FAULTS = ("storage_domain_down", "all_mgmt_down")
 KINDS = HOST_FAULTS + AGENT_FAULTS + ENGINE_FAULTS + CLUSTER_FAULTS
 BLIP_SECONDS = 20.0
@@ -119,6 +119,8 @@ class Faults:
                 host.he_metadata_stale = True
             elif kind == "agent_stopped":
                 host.he_agent_stopped = True
+            elif kind == "agent_hung":
+                host.he_agent_hung = True
             elif kind == "bmc_unreachable":
                 self.set_bmc_unreachable(host, True)
             elif self.bmcs is not None:
@@ -136,6 +138,10 @@ class Faults:
         elif kind == "all_mgmt_down":
             for host in model.hosts.values():
                 host.mgmt_bridge_ok = False
+        elif kind == "agents_failover_off":
+            if self.agents is None:
+                raise FaultError("agents_failover_off needs a hosted-engine lab (--hosted-engine)")
+            self.agents.failover = False
         elif kind == "engine_vm_crash":
             if self.agents is not None:
                 self.agents.crash_vm(now)
@@ -240,6 +246,8 @@ class Faults:
                 host.he_metadata_stale = False
             elif kind == "agent_stopped" and host is not None:
                 host.he_agent_stopped = False
+            elif kind == "agent_hung" and host is not None:
+                host.he_agent_hung = False
             elif kind == "bmc_unreachable" and host is not None:
                 self.set_bmc_unreachable(host, False)
             elif kind.startswith("bmc_") and host is not None and self.bmcs is not None:
@@ -254,6 +262,8 @@ class Faults:
                 model.engine_started_at = now
             elif kind == "engine_service_down" and self.agents is not None:
                 self.agents.service_restored(now)
+            elif kind == "agents_failover_off" and self.agents is not None:
+                self.agents.failover = True
         if only is None:
             self.api = ApiFaults()
         elif only == "engine_api_down":

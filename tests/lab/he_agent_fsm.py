@@ -151,6 +151,7 @@ class Agent:
     state: str = "StartState"
     timeout_start: Optional[int] = None
     retry_count: int = 0
+    failover: bool = True      # the lab's agents_failover_off fault sets this false
     retry_time: Optional[int] = None
     stats: Optional[Stats] = None
     history: list[Stats] = field(default_factory=list)
@@ -279,6 +280,8 @@ class Agent:
             return ("EngineStarting", NOWAIT) if self.best_engine_host_id == self.host_id else ("EngineDown", LOOP_DELAY)
         if len(self.history) < 2 or self.history[0].collect - self.history[-1].collect < HOST_ALIVE_TIMEOUT:
             return "EngineDown", LOOP_DELAY  # not enough history to tell which hosts are alive
+        if not self.failover:
+            return "EngineDown", LOOP_DELAY  # the lab switched failover off (fault agents_failover_off): never start
         if self.best_score_host is None or int(self.best_score_host["score"]) <= self.score():
             # every host with the best score tries; the VM's sanlock lease lets one of them win
             return "EngineStart", NOWAIT

@@ -100,6 +100,7 @@ class HostedEngineAgents:
         self.service_fault: Optional[str] = None    # engine_service_down: once | persistent | hung
         self.last_host: Optional[str] = None
         self.quiet = False
+        self.failover = True                        # fault agents_failover_off: the agents never start the engine VM
         self.written_global = self.model.global_maintenance
         self.volume.write(0, encode_global(self.written_global))
         vm = self.model.he_vm()
@@ -122,7 +123,8 @@ class HostedEngineAgents:
 
     def runnable(self, host: Host, now: float) -> bool:
         """ovirt-ha-agent runs: host powered and booted, the hosted-engine storage domain reachable, the agent not stopped."""
-        return (host.he_configured and bool(host.he_host_id) and not host.he_agent_stopped and self.booted(host, now)
+        return (host.he_configured and bool(host.he_host_id) and not host.he_agent_stopped and not host.he_broker_stopped
+                and self.booted(host, now)
                 and self.truth.reaches(host, self.he_domain(), now))
 
     @staticmethod
@@ -297,9 +299,10 @@ class HostedEngineAgents:
             self.agents[host.id] = agent
             self.next_due[host.id] = now
             self.log(now, f"{host.name}: ovirt-ha-agent started")
-        if now < self.next_due[host.id]:
+        if now < self.next_due[host.id] or host.he_agent_hung:
             return
         actions = HostActions(self, host, vm, now)
+        agent.failover = self.failover
         mono = self.mono(host, now)
         sleep = LOOP_DELAY
         for _iteration in range(MAX_ITERATIONS):
@@ -362,14 +365,14 @@ class HostedEngineAgents:
         self.volume.write(host.he_host_id, encode_slot(slot))
 
     # -- the agent's actions (hosted-engine --vm-start / --vm-shutdown / --vm-poweroff) --------------------------------
-    def start_vm(self, host: Host, vm: Vm, now: float) -> bool:
+    def start_vm(self, host: Host, vm: Vm, now: float, actor: Optional[Actor] = None) -> bool:
         if host.vdsm_hung:
             return False
         record = self.vdsm.get(host.id)
         if record is not None and record.running:
             return True  # "VM exists": already running here
         self.vdsm.pop(host.id, None)  # clean vdsm's state of a VM that is down
-        error = self.truth.start(vm, host, Actor("agent", host.name))
+        error = self.truth.start(vm, host, actor or Actor("agent", host.name))
         if error is None:
             self.vdsm[host.id] = LocalVm("Powering up", now, due=now + GUEST_BOOT, service_failed=self.service_fault == "persistent")
             return True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import socketserver
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,3 +76,58 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+class _UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    request_queue_size = 32
+
+    def __init__(self, path: str, handler: type[BaseHTTPRequestHandler], app: Any, owner: str) -> None:
+        self.app = app
+        self.owner = owner
+        super().__init__(path, handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, _addr = self.socket.accept()
+        return sock, (self.owner, 0)  # BaseHTTPRequestHandler expects a (host, port) pair
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
+class UnixListener:
+    """HTTP over a Unix socket at ``path``, on behalf of ``owner`` (a host): whoever can reach the socket is that host.
+
+    The lab gives every hosted-engine host one, bind-mounted into its container, as vdsm's and the broker's sockets
+    are local to a real host."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], app: Any, path: str, owner: str) -> None:
+        self.handler = handler
+        self.app = app
+        self.path = path
+        self.owner = owner
+        self.server: Optional[_UnixServer] = None
+        self.thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        if self.server is not None:
+            return
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.server = _UnixServer(self.path, self.handler, self.app, self.owner)
+        os.chmod(self.path, 0o660)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+                                       name=f"unix-{self.owner}")
+        self.thread.start()
+
+    def stop(self) -> None:
+        server, thread = self.server, self.thread
+        self.server = self.thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        if os.path.exists(self.path):
+            os.unlink(self.path)

@@ -133,6 +133,8 @@ class Host(Cached):
     he_local_maintenance: bool = False
     he_score: int = 0
     he_agent_stopped: bool = False
+    he_agent_hung: bool = False      # the agent's process lives but stopped publishing (fault agent_hung)
+    he_broker_stopped: bool = False
     he_metadata_stale: bool = False
     he_agent_ts: int = 0
     he_state: str = ""

@@ -15,7 +15,7 @@ from tests.lab import actors, builder
 from tests.lab.admin import Admin
 from tests.lab.api_common import Stats
 from tests.lab.api_routes import Api
-from tests.lab.api_server import AdminHandler, EngineHandler
+from tests.lab.api_server import AdminHandler, EngineHandler, HostHandler
 from tests.lab.api_xml import API, Renderer
 from tests.lab.clock import Clock
 from tests.lab.engine import Engine
@@ -24,8 +24,9 @@ from tests.lab.engine_ha import HaMonitor
 from tests.lab.faults import Faults
 from tests.lab.fencing import PowerAgentRunner
 from tests.lab.he_metadata import MetadataVolume
+from tests.lab.he_tool import HostedEngineTool
 from tests.lab.hosted_engine_agents import HostedEngineAgents
-from tests.lab.http_server import Listener
+from tests.lab.http_server import Listener, UnixListener
 from tests.lab.journal import Journal
 from tests.lab.model import Event, Model
 from tests.lab.power import HostPower, apply_power
@@ -92,6 +93,7 @@ class LabServer:
         self.bmcs: Any = None
         self.listeners: list[Listener] = []
         self.admin_listener: Optional[Listener] = None
+        self.host_listeners: list[UnixListener] = []
         self.stop_event = threading.Event()
         self.tick_thread: Optional[threading.Thread] = None
         self.step_lock = threading.Lock()
@@ -142,6 +144,12 @@ class LabServer:
         self.admin_listener = Listener(AdminHandler, self)
         for listener in [*self.listeners, self.admin_listener]:
             listener.start()
+        if self.agents is not None:
+            for host in self.agents.he_hosts():
+                # one socket per host, in a directory of its own that a container bind-mounts at /run/ovirt-ha-lab
+                path = os.path.join(self.options.state_dir, "hosts", host.name, "lab.sock")
+                self.host_listeners.append(UnixListener(HostHandler, self, path, host.name))
+                self.host_listeners[-1].start()
         self.tick()
         self.tick_thread = threading.Thread(target=self._run_clock, daemon=True, name="lab-clock")
         self.tick_thread.start()
@@ -186,7 +194,8 @@ class LabServer:
             vm = self.model.he_vm()
             he = {"metadata_volume": self.agents.volume.path, "vm_id": vm.id if vm else None, "vm_name": vm.name if vm else None,
                   "storage_domain_id": next(s.id for s in self.model.storage_domains.values() if s.hosted_engine),
-                  "hosts": [{"name": h.name, "host_id": h.he_host_id} for h in self.agents.he_hosts()]}
+                  "hosts": [{"name": h.name, "host_id": h.he_host_id, "address": h.address,
+                             "socket_dir": os.path.join(self.options.state_dir, "hosts", h.name)} for h in self.agents.he_hosts()]}
         return {
             "engine": {"url": f"https://127.0.0.1:{https.port}{API}", "http_url": f"http://127.0.0.1:{http.port}{API}", "ca_file": ca_path,
                        "username": self.model.username, "password": self.model.password},
@@ -202,6 +211,8 @@ class LabServer:
             self.tick_thread.join(timeout=5)
         for listener in [*self.listeners, *([self.admin_listener] if self.admin_listener else [])]:
             listener.stop()
+        for unix in self.host_listeners:
+            unix.stop()
         if self.bmcs is not None:
             self.bmcs.stop()
 
@@ -287,3 +298,23 @@ class LabServer:
     # -- admin ---------------------------------------------------------------------
     def admin(self, method: str, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
         return self.admin_api.handle(method, path, payload)
+
+    def host_request(self, host_name: str, method: str, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        """A request on a hosted-engine host's own socket: ``POST /tool {argv}`` (the hosted-engine command),
+        ``POST /service {unit, action}`` (systemctl on ovirt-ha-agent / ovirt-ha-broker)."""
+        if self.agents is None or method != "POST" or path not in ("/tool", "/service"):
+            return 404, {"error": f"no host route {method} {path}"}
+        with self.model.lock:
+            host = self.model.find_host(host_name)
+            if host is None:
+                return 404, {"error": f"no host {host_name}"}
+            tool = HostedEngineTool(self.agents, host)
+            if path == "/tool":
+                argv = payload["argv"]
+                if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+                    raise ValueError("argv: expected a list of strings")
+                code, out, err = tool.run(argv)
+            else:
+                code, out, err = tool.service(str(payload["unit"]), str(payload["action"]))
+            self.truth.check(self.clock.now())
+        return 200, {"rc": code, "stdout": out, "stderr": err}

@@ -143,6 +143,15 @@ def _reconcile_race(lab: LabHandle, args: list[str], work_dir: str) -> list[str]
 COMMANDS: dict[str, Any] = {"playbook": _playbook, "reconcile": _reconcile, "reconcile_race": _reconcile_race}
 
 
+def _he_reconcile(lab: LabHandle, args: list[str], work_dir: str) -> list[str]:
+    from tests.scenarios.he_commands import he_reconcile  # pylint: disable=import-outside-toplevel  (it imports this module)
+
+    return he_reconcile(lab, args, work_dir)
+
+
+COMMANDS["he_reconcile"] = _he_reconcile
+
+
 def run(lab: LabHandle, command: Any, work_dir: str) -> list[str]:
     words = shlex.split(str(command))
     if not words or words[0] not in COMMANDS:
