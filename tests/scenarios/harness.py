@@ -111,9 +111,13 @@ def run(scenario: Scenario, work_dir: str) -> list[str]:
         yaml.safe_dump(scenario.layout, handle)
     state_dir = os.path.join(work_dir, "lab")
     with running_lab(state_dir, virtual_clock=True, layout=layout_path) as lab:
-        for step in scenario.steps:
-            _goto(lab, float(step["at"]))
-            _do(lab, scenario, step, work_dir)
+        try:
+            for step in scenario.steps:
+                _goto(lab, float(step["at"]))
+                _do(lab, scenario, step, work_dir)
+        except ScenarioError as exc:
+            journal = "\n".join(entry["line"] for entry in lab.journal())
+            raise ScenarioError(f"{exc}\n-- the lab's journal until then:\n{journal}") from exc
         _goto(lab, scenario.end)
         lines = [entry["line"] for entry in lab.journal()]
         lab.check_violations()

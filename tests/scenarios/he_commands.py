@@ -3,7 +3,7 @@
 Plan with ``hosted_engine_reconcile`` on one host (the metadata volume the lab's agents write), run the planned
 action with ``hosted_engine_tool`` on its host (the stand-in ``hosted-engine`` and ``systemctl`` talk to that host's
 lab socket, as they do in the molecule containers), then release the lease.  Reachable means what SSH would see:
-the host is powered, booted and on the network.
+the host is powered and vdsm answers (booted, on the network).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _module(name: str, module_args: dict[str, Any], work_dir: str, env: dict[str
 def _hosts(lab: LabHandle) -> list[dict[str, Any]]:
     state = lab.state()
     he = {h["name"]: h for h in lab.info["hosted_engine"]["hosts"]}
-    return [{"name": h["name"], "hostname": he[h["name"]]["address"], "reachable": bool(h["power_on"] and h["network_ok"])}
+    return [{"name": h["name"], "hostname": he[h["name"]]["address"], "reachable": bool(h["power_on"] and h["responsive"])}
             for h in state["hosts"] if h["name"] in he]
 
 

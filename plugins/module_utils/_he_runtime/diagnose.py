@@ -14,13 +14,15 @@ seconds of that time (remembered across runs), or when its own last write is tha
 """
 from __future__ import annotations
 
-import time
 import typing as t
 from dataclasses import dataclass, field
 
 from .._hosted_engine.metadata import HostBlock, MetadataVolume
-from .._hosted_engine.tool import BUSY_STATES
+from .._hosted_engine.tool import BUSY_STATES, cluster_now, wall_time
 from .._hosted_engine.vm_status import engine_health, engine_vm_state
+
+
+TRY_EXPIRATION = 600.0  # as the agent forgets its failed starts after 600 s
 
 
 @dataclass
@@ -40,18 +42,30 @@ class Memory:
     seen: dict[str, list[float]] = field(default_factory=dict)   # host id -> [timestamp, cluster time it changed]
     global_maintenance_since: t.Optional[float] = None
     engine_down_since: t.Optional[float] = None
-    tried: list[int] = field(default_factory=list)              # host ids the pass started the VM on this episode
+    tried: list[list[float]] = field(default_factory=list)      # [host id, cluster time] of the pass's starts
+    restarted: list[list[float]] = field(default_factory=list)  # [host id, cluster time] of its agent restarts
 
     def as_dict(self) -> dict[str, t.Any]:
         return {"seen": self.seen, "global_maintenance_since": self.global_maintenance_since,
-                "engine_down_since": self.engine_down_since, "tried": self.tried}
+                "engine_down_since": self.engine_down_since, "tried": self.tried, "restarted": self.restarted}
 
     @classmethod
     def from_dict(cls, data: t.Mapping[str, t.Any]) -> "Memory":
         seen = data.get("seen") or {}
         return cls(seen={str(k): [float(v[0]), float(v[1])] for k, v in seen.items()},
                    global_maintenance_since=data.get("global_maintenance_since"),
-                   engine_down_since=data.get("engine_down_since"), tried=[int(h) for h in data.get("tried") or []])
+                   engine_down_since=data.get("engine_down_since"),
+                   tried=_pairs(data.get("tried")), restarted=_pairs(data.get("restarted")))
+
+    def recent(self, name: str, now: float) -> list[int]:
+        """Hosts of the ``tried`` or ``restarted`` list in the last TRY_EXPIRATION seconds (older ones are forgotten)."""
+        kept = [entry for entry in getattr(self, name) if now - entry[1] < TRY_EXPIRATION]
+        setattr(self, name, kept)
+        return [int(entry[0]) for entry in kept]
+
+
+def _pairs(value: t.Any) -> list[list[float]]:
+    return [[float(h[0]), float(h[1])] for h in value or [] if isinstance(h, list) and len(h) == 2]
 
 
 @dataclass
@@ -81,22 +95,6 @@ class Plan:
     engine: dict[str, t.Any]
     memory: Memory
     now: float
-
-
-def wall_time(block: HostBlock) -> t.Optional[float]:
-    """The agent's ``timestamp=N (Wed Dec  2 00:46:33 2026)`` line: its wall-clock time, in the host's time zone."""
-    text = block.extra_values().get("timestamp", "")
-    if "(" not in text:
-        return None
-    try:
-        return time.mktime(time.strptime(text.split("(", 1)[1].rstrip(")").strip(), "%a %b %d %H:%M:%S %Y"))
-    except (ValueError, OverflowError):
-        return None
-
-
-def cluster_now(volume: MetadataVolume, observer: float) -> float:
-    walls = [w for w in (wall_time(b) for b in volume.hosts.values()) if w is not None]
-    return max([observer] + walls)
 
 
 def classify(volume: MetadataVolume, memory: Memory, now: float, policy: Policy,
@@ -139,10 +137,10 @@ def plan(volume: MetadataVolume, memory: Memory, policy: Policy, inventory: t.Ma
     for problem in volume.problems:
         findings.append({"severity": "warning", "kind": "metadata_" + problem.kind, "host": None, "message": problem.message})
     engine, action = _engine_pass(volume, memory, policy, hosts, now, findings)
+    restarted = memory.recent("restarted", now)
+    agents_action = _agents_pass(hosts, findings, restarted)
     if action is None and policy.restart_stale_agents:
-        action = _agents_pass(hosts, findings)
-    else:
-        _agents_pass(hosts, findings if action is None else [])
+        action = agents_action
     return Plan(hosts, findings, action, engine, memory, now)
 
 
@@ -189,23 +187,27 @@ def _engine_pass(volume: MetadataVolume, memory: Memory, policy: Policy, hosts: 
                                  "for {1:.0f} s: it may still run it until its lock expires ({2:.0f} s)"
                                  .format(maybe[0].hostname, maybe[0].stale_for, policy.lock_grace), maybe[0]))
         return {"state": "unknown", "host": maybe[0].hostname}, None
-    memory.engine_down_since = memory.engine_down_since or now
+    if memory.engine_down_since is None:
+        # since when: the last write of a dead host that still said "up" (it went silent then), else this run
+        last_up = [now - h.stale_for for h in hosts if h.engine_vm == "up" and not h.live]
+        memory.engine_down_since = max(last_up) if last_up else now
     down_for = now - memory.engine_down_since
     if down_for < policy.engine_down_grace:
         findings.append(_finding("warning", "engine_down", "the engine VM runs nowhere (for {0:.0f} s); the agents get "
                                  "{1:.0f} s to start it".format(down_for, policy.engine_down_grace)))
         return {"state": "down", "host": None}, None
+    tried = memory.recent("tried", now)
     candidates = [h for h in hosts if h.live and h.reachable and h.name and not h.local_maintenance]
-    crashed = [h for h in candidates if h.state == "EngineUnexpectedlyDown" and h.host_id not in memory.tried]
-    eligible = [h for h in candidates if h.score > 0 and h.host_id not in memory.tried]
-    if policy.local_restart_first and crashed and not memory.tried:
+    crashed = [h for h in candidates if h.state == "EngineUnexpectedlyDown" and h.host_id not in tried]
+    eligible = [h for h in candidates if h.score > 0 and h.host_id not in tried]
+    if policy.local_restart_first and crashed and not tried:
         target, why = crashed[0], "restart where it crashed first"
     elif eligible:
         target, why = max(eligible, key=lambda h: (h.score, -h.host_id)), "best score"
     else:
         findings.append(_finding("error", "engine_down_no_host", "the engine VM has run nowhere for {0:.0f} s and no live, "
                                  "reachable host outside local maintenance with a score above 0 is left to start it "
-                                 "(tried: {1})".format(down_for, ", ".join(str(i) for i in memory.tried) or "none")))
+                                 "(tried: {1})".format(down_for, ", ".join(str(i) for i in tried) or "none")))
         return {"state": "down", "host": None}, None
     findings.append(_finding("error", "engine_down", "the engine VM has run nowhere for {0:.0f} s and no agent is starting "
                              "it".format(down_for)))
@@ -214,7 +216,8 @@ def _engine_pass(volume: MetadataVolume, memory: Memory, policy: Policy, hosts: 
                                                                                                  target.score)))
 
 
-def _agents_pass(hosts: list[HostView], findings: list[dict[str, t.Any]]) -> t.Optional[dict[str, t.Any]]:
+def _agents_pass(hosts: list[HostView], findings: list[dict[str, t.Any]], restarted: list[int]) -> t.Optional[dict[str, t.Any]]:
+    """Stale agents; a restart per host at most once in TRY_EXPIRATION seconds (one that did not help is reported)."""
     action = None
     for host in hosts:
         if host.stopped:
@@ -224,6 +227,9 @@ def _agents_pass(hosts: list[HostView], findings: list[dict[str, t.Any]]) -> t.O
             reach = "reachable" if host.reachable else "not reachable from here"
             findings.append(_finding("warning", "agent_stale", "the agent of {0} has not published for {1:.0f} s ({2})"
                                      .format(host.hostname, host.stale_for, reach), host))
-            if action is None and host.reachable and host.name:
+            if host.host_id in restarted:
+                findings.append(_finding("error", "agent_stale_after_restart", "the agent of {0} was restarted and still "
+                                         "does not publish: check its storage connection and logs".format(host.hostname), host))
+            elif action is None and host.reachable and host.name:
                 action = _action("restart_agent", host, "no new timestamp for {0:.0f} s".format(host.stale_for))
     return action

@@ -93,7 +93,9 @@ def run(module: t.Any) -> None:
         memory = Memory.from_dict(load_memory(state_dir))
         result = plan(volume, memory, policy, inventory, time.time())
         if result.action is not None and result.action["operation"] == "start_engine_vm":
-            result.memory.tried.append(result.action["host_id"])
+            result.memory.tried.append([float(result.action["host_id"]), result.now])
+        elif result.action is not None and result.action["operation"] == "restart_agent":
+            result.memory.restarted.append([float(result.action["host_id"]), result.now])
         if not module.check_mode:
             save_memory(state_dir, result.memory.as_dict())
     except OSError as exc:

@@ -10,6 +10,7 @@ refuses), so the result is always judged by reading the volume again, never by t
 from __future__ import annotations
 
 import os
+import time
 import typing as t
 from dataclasses import dataclass, field
 
@@ -75,6 +76,33 @@ def vm_elsewhere(volume: MetadataVolume, host_id: int, live: t.Mapping[int, t.Op
     """Other hosts that report the engine VM up and are not known dead (a stale host may still run it)."""
     return [b for b in volume.hosts.values()
             if b.host_id != host_id and engine_vm_state(b) == "up" and live.get(b.host_id) is not False]
+
+
+def wall_time(block: HostBlock) -> t.Optional[float]:
+    """The agent's ``timestamp=N (Wed Dec  2 00:46:33 2026)`` line: its wall-clock time, in the host's time zone."""
+    text = block.extra_values().get("timestamp", "")
+    if "(" not in text:
+        return None
+    try:
+        return time.mktime(time.strptime(text.split("(", 1)[1].rstrip(")").strip(), "%a %b %d %H:%M:%S %Y"))
+    except (ValueError, OverflowError):
+        return None
+
+
+def cluster_now(volume: MetadataVolume, observer: float) -> float:
+    """The newest wall-clock time an agent wrote, or the observer's clock when that is later."""
+    walls = [w for w in (wall_time(b) for b in volume.hosts.values()) if w is not None]
+    return max([observer] + walls)
+
+
+def silent_hosts(volume: MetadataVolume, seconds: float, observer: t.Optional[float] = None) -> dict[int, t.Optional[bool]]:
+    """Hosts whose last write is at least ``seconds`` older than the cluster's time: False (dead); others None."""
+    now = cluster_now(volume, time.time() if observer is None else observer)
+    found: dict[int, t.Optional[bool]] = {}
+    for block in volume.hosts.values():
+        wall = wall_time(block)
+        found[block.host_id] = False if wall is not None and now - wall >= seconds else None
+    return found
 
 
 def describe(volume: MetadataVolume, host_id: int) -> dict[str, t.Any]:

@@ -9,10 +9,11 @@ import typing as t
 from .hosted_engine_conf import HostedEngineConf
 from .liveness import LivenessTracker
 from .metadata import MetadataVolume, read_volume
-from .tool import (ToolError, clean_metadata_commands, describe, host_id_of, lockspace_commands, maintenance_commands,
+from .tool import (ToolError, silent_hosts, clean_metadata_commands, describe, host_id_of, lockspace_commands, maintenance_commands,
                    metadata_path, vm_commands, vm_here)
 
 POLL_SECONDS = 2.0
+LOCK_GRACE = 120.0
 OPERATIONS = ("maintenance", "engine_vm", "clean_metadata_host_id", "reinitialize_lockspace", "restart_services")
 
 
@@ -136,8 +137,9 @@ def _decide(job: _Run, operation: str, volume: MetadataVolume, host_id: int,
         return planned, maintained, "maintenance mode {0}".format(mode)
     if operation == "engine_vm":
         state = params["engine_vm"]
-        # another host that reports the engine VM up counts as alive unless watched dead: never judged from one read
-        planned = vm_commands(volume, host_id, state, {})
+        # another host that reports the engine VM up may run it unless its last write is LOCK_GRACE older than the
+        # newest one (its sanlock lease has expired by then): never judged from the tool's exit code
+        planned = vm_commands(volume, host_id, state, silent_hosts(volume, LOCK_GRACE))
         want_up = state == "started"
         return planned, lambda v: (vm_here(v, host_id) == "up") == want_up, "the engine VM {0} on this host".format(state)
     if operation == "clean_metadata_host_id":
