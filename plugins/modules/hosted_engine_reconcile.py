@@ -86,7 +86,7 @@ options:
         hosted-engine storage. On iSCSI or FC that directory is local to each host; give a shared one.
     type: path
 notes:
-  - The pass's clock is the newest wall-clock time any agent wrote or the host's own, whichever is later; keep the
+  - The pass's clock is the median wall-clock time the agents last wrote or the host's own, whichever is later; keep the
     hosts' clocks synchronised (as hosted-engine requires anyway).
 seealso:
   - module: ovirt_ha.core.hosted_engine_tool

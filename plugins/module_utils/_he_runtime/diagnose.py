@@ -8,9 +8,10 @@ and after their own timers (HA-FACTS.md): it never starts the engine VM while an
 stopping it, nor while a host that last reported it up may still run it (its sanlock lock outlives the host's last
 write by up to 80 s).
 
-Time is the cluster's: the newest wall-clock time an agent wrote (its ``timestamp=N (date)`` line) or the
+Time is the cluster's: the median wall-clock time the agents last wrote (their ``timestamp=N (date)`` lines) or the
 observer's clock, whichever is later.  A host is stale when its timestamp did not move for ``liveness_timeout``
-seconds of that time (remembered across runs), or when its own last write is that much older than the newest.
+seconds of the observer's clock (remembered across runs), or when its own last write is that much older than the
+cluster's time.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class Policy:
 class Memory:
     """What the pass keeps between runs, next to the volume (``store.py``)."""
 
-    seen: dict[str, list[float]] = field(default_factory=dict)   # host id -> [timestamp, cluster time it changed]
+    seen: dict[str, list[float]] = field(default_factory=dict)   # host id -> [timestamp, observer time it changed]
     global_maintenance_since: t.Optional[float] = None
     engine_down_since: t.Optional[float] = None
     tried: list[list[float]] = field(default_factory=list)      # [host id, cluster time] of the pass's starts
@@ -98,14 +99,17 @@ class Plan:
 
 
 def classify(volume: MetadataVolume, memory: Memory, now: float, policy: Policy,
-             inventory: t.Mapping[str, t.Mapping[str, t.Any]]) -> list[HostView]:
+             inventory: t.Mapping[str, t.Mapping[str, t.Any]], observer: float) -> list[HostView]:
+    """Judge every block: stale when its timestamp stood still for liveness_timeout seconds of the observer's clock
+    (remembered across runs, robust to a host whose clock is off), or when its last write is that much older than the
+    cluster's time (one read suffices)."""
     views = []
     for block in sorted(volume.hosts.values(), key=lambda b: b.host_id):
         key = str(block.host_id)
         seen = memory.seen.get(key)
         if seen is None or seen[0] != block.timestamp:
-            memory.seen[key] = seen = [float(block.timestamp), now]
-        unchanged = now - seen[1]
+            memory.seen[key] = seen = [float(block.timestamp), observer]
+        unchanged = observer - seen[1]
         wall = wall_time(block)
         behind = now - wall if wall is not None else 0.0
         stale_for = max(unchanged, behind) if max(unchanged, behind) >= policy.liveness_timeout else 0.0
@@ -132,14 +136,14 @@ def _action(operation: str, host: HostView, reason: str) -> dict[str, t.Any]:
 def plan(volume: MetadataVolume, memory: Memory, policy: Policy, inventory: t.Mapping[str, t.Mapping[str, t.Any]],
          observer: float) -> Plan:
     now = cluster_now(volume, observer)
-    hosts = classify(volume, memory, now, policy, inventory)
+    hosts = classify(volume, memory, now, policy, inventory, observer)
     findings: list[dict[str, t.Any]] = []
     for problem in volume.problems:
         findings.append({"severity": "warning", "kind": "metadata_" + problem.kind, "host": None, "message": problem.message})
     engine, action = _engine_pass(volume, memory, policy, hosts, now, findings)
     restarted = memory.recent("restarted", now)
     agents_action = _agents_pass(hosts, findings, restarted)
-    if action is None and policy.restart_stale_agents:
+    if action is None and policy.restart_stale_agents and engine["state"] != "global_maintenance":
         action = agents_action
     return Plan(hosts, findings, action, engine, memory, now)
 

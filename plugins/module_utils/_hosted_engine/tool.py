@@ -90,9 +90,11 @@ def wall_time(block: HostBlock) -> t.Optional[float]:
 
 
 def cluster_now(volume: MetadataVolume, observer: float) -> float:
-    """The newest wall-clock time an agent wrote, or the observer's clock when that is later."""
-    walls = [w for w in (wall_time(b) for b in volume.hosts.values()) if w is not None]
-    return max([observer] + walls)
+    """The cluster's time: the (lower) median of the wall-clock times the agents last wrote, or the observer's clock
+    when that is later.  The median, so that one host whose clock runs ahead does not make every other one look
+    silent; the lower one, so that with dead hosts among few the error is to judge a dead host alive (no action)."""
+    walls = sorted(w for w in (wall_time(b) for b in volume.hosts.values()) if w is not None)
+    return max([observer] + ([walls[(len(walls) - 1) // 2]] if walls else []))
 
 
 def silent_hosts(volume: MetadataVolume, seconds: float, observer: t.Optional[float] = None) -> dict[int, t.Optional[bool]]:
