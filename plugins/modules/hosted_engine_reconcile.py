@@ -26,13 +26,12 @@ description:
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - ovirt_ha.core.attributes.CHECK_MODE
+  - ovirt_ha.core.attributes.NO_DIFF_MODE
   - ovirt_ha.core.attributes.ACTION_GROUP_HOSTED_ENGINE
 attributes:
   check_mode:
-    support: full
     details: Plans without taking the lease and without writing the pass's memory.
-  diff_mode:
-    support: none
 options:
   phase:
     description: V(plan) takes the lease and plans; V(release) gives the lease of O(lease_token) back.
