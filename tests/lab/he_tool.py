@@ -113,8 +113,8 @@ class HostedEngineTool:
                 del self.agents.vdsm[self.host.id]
             else:
                 return 1, f"VM exists and its status is {record.status}\n", ""
-        if self.host.vdsm_hung or not self.agents.start_vm(self.host, vm, self.now, actor=Actor("tool", self.host.name,
-                                                                                                 request="hosted-engine --vm-start")):
+        actor = Actor("tool", self.host.name, request="hosted-engine --vm-start")
+        if self.host.vdsm_hung or not self.agents.start_vm(self.host, vm, self.now, actor=actor):
             return 1, out + "VM failed to launch\n", "VM failed to launch in the create function\n"
         return 0, out + "VM in WaitForLaunch\n", ""
 

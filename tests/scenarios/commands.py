@@ -144,7 +144,8 @@ COMMANDS: dict[str, Any] = {"playbook": _playbook, "reconcile": _reconcile, "rec
 
 
 def _he_reconcile(lab: LabHandle, args: list[str], work_dir: str) -> list[str]:
-    from tests.scenarios.he_commands import he_reconcile  # pylint: disable=import-outside-toplevel  (it imports this module)
+    # he_commands imports this module: imported when first used
+    from tests.scenarios.he_commands import he_reconcile  # pylint: disable=import-outside-toplevel
 
     return he_reconcile(lab, args, work_dir)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,14 @@ def host_env(lab: LabHandle, name: str, work_dir: str) -> tuple[dict[str, Any], 
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "hosted-engine.conf"
     conf.write_text(f"host_id={he['host_id']}\nsdUUID={lab.info['hosted_engine']['storage_domain_id']}\n", encoding="utf-8")
+    commands = {}
+    for name, script in (("hosted-engine", "hosted_engine_cli.py"), ("systemctl", "systemctl_cli.py")):
+        wrapper = root / name  # what a host has on its PATH: an executable that runs the stand-in
+        wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN / script} "$@"\n', encoding="utf-8")
+        wrapper.chmod(0o755)
+        commands[name] = str(wrapper)
     args = {"config": str(conf), "metadata_path": lab.info["hosted_engine"]["metadata_volume"],
-            "command": str(STANDIN / "hosted_engine_cli.py"), "systemctl": str(STANDIN / "systemctl_cli.py"), "wait": False}
+            "command": commands["hosted-engine"], "systemctl": commands["systemctl"], "wait": False}
     return args, {"HE_STANDIN_SOCKET": os.path.join(he["socket_dir"], "lab.sock")}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from .._hosted_engine.metadata import HostBlock, MetadataVolume
+from .._hosted_engine.metadata import MetadataVolume
 from .._hosted_engine.tool import BUSY_STATES, cluster_now, wall_time
 from .._hosted_engine.vm_status import engine_health, engine_vm_state
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lab stand-in for the ``hosted-engine`` command (and for ``systemctl`` on ovirt-ha-agent / ovirt-ha-broker).
 
 Installed in the molecule containers as ``/usr/sbin/hosted-engine``; standard library only. It sources nothing and

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lab stand-in for ``systemctl start|stop|restart|is-active ovirt-ha-agent|ovirt-ha-broker`` outside containers.
 
 The scenario harness runs the collection's host-side modules on the controller, one directory per simulated host;
