@@ -67,3 +67,12 @@ attributes:
     membership:
       - ovirt_ha.core.ipmi
 """
+
+    ACTION_GROUP_REPORT = r"""
+attributes:
+  action_group:
+    description: Use C(group/ovirt_ha.core.report) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - ovirt_ha.core.report
+"""
