@@ -12,7 +12,8 @@ description:
     the hosts left, the way vSphere HA's "host failures cluster tolerates" does; the hosted-engine VM counts too,
     restarted on a hosted-engine host.
   - VMs restart in the engine's order (highest priority first, then the largest), each on the host with the most
-    free memory for VMs (C(max_scheduling_memory)) among the hosts it may run on (its placement hosts) with as many
+    free memory for VMs (C(max_scheduling_memory)) among the hosts it may run on (a pinned VM's placement hosts; for a migratable VM they are
+    only the engine's preference and no limit here) with as many
     logical CPUs as it has vCPUs, and with O(cpu_overcommit) enough vCPUs left under that ratio.
   - Returns, for each N, whether it holds, how many host losses break it, and the first one that does with the VMs
     that would not fit and why. Affinity groups and labels are not considered.

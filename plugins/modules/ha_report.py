@@ -123,14 +123,30 @@ findings:
   type: list
   elements: dict
   contains:
-    key: {description: C(kind/object), stable from one report to the next., type: str}
-    kind: {description: What is wrong (see C(docs/runbooks.md))., type: str}
-    severity: {description: V(critical), V(warning) or V(info)., type: str}
-    object_type: {description: V(cluster), V(host), V(vm) or V(storage_domain)., type: str}
-    object: {description: Its name., type: str}
-    message: {description: One line saying what is wrong., type: str}
-    fix: {description: What to do., type: str}
-    runbook: {description: Link to the runbook of the kind., type: str}
+    key:
+      description: C(kind/object), stable from one report to the next.
+      type: str
+    kind:
+      description: What is wrong (see C(docs/runbooks.md)).
+      type: str
+    severity:
+      description: V(critical), V(warning) or V(info).
+      type: str
+    object_type:
+      description: V(cluster), V(host), V(vm) or V(storage_domain).
+      type: str
+    object:
+      description: Its name.
+      type: str
+    message:
+      description: One line saying what is wrong.
+      type: str
+    fix:
+      description: What to do.
+      type: str
+    runbook:
+      description: Link to the runbook of the kind.
+      type: str
   sample:
     - key: host_no_power_management/host02
       kind: host_no_power_management

@@ -6,7 +6,7 @@ The anchor is vSphere HA's "host failures cluster tolerates" and oVirt's ``ha_re
 hosts that are up now, the VMs to restart are the HA VMs running on them (and the hosted-engine VM, restarted
 by the agents on a hosted-engine host).  They are placed one at a time in the engine's order: highest priority
 first, then the largest memory first, then by name, each on the surviving host with the most free memory
-(ties: the first name) among those it may run on (its placement hosts; for the engine VM, the hosted-engine
+(ties: the first name) among those it may run on (a pinned VM's placement hosts; for the engine VM, the hosted-engine
 hosts) that have the memory (``max_scheduling_memory``, net of what the host runs) and as many logical CPUs as
 the VM has vCPUs (the engine's CPU filter); with ``cpu_overcommit`` also the vCPUs left under that ratio.  A VM
 that finds no host does not fit: the loss of those N hosts breaks it.  This is a simulation of a greedy restart,
@@ -86,7 +86,8 @@ def model(snapshot: Dict[str, Any], cpu_overcommit: Optional[float] = None) -> C
             protected.append(Protected(vm["name"], host, ENGINE_VM_PRIORITY, int(vm.get("memory") or 0),
                                        int(vm.get("cpus") or 0), he_hosts, hosted_engine=True))
         elif vm.get("high_availability"):
-            placement = vm.get("placement_hosts") or []
+            # the engine keeps a pinned VM to its placement hosts; a migratable one only prefers them
+            placement = (vm.get("placement_hosts") or []) if vm.get("placement") == "pinned" else []
             protected.append(Protected(vm["name"], host, int(vm.get("priority") or 0), int(vm.get("memory") or 0),
                                        int(vm.get("cpus") or 0), frozenset(placement) if placement else None))
     caps = []

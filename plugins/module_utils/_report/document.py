@@ -25,7 +25,13 @@ def _fence_check(name: str, checks: Optional[Sequence[Dict[str, Any]]], failed: 
     return {"state": "ok", "error": None}
 
 
+def host_names(snapshot: Dict[str, Any]) -> Dict[str, str]:
+    """Host address (what the hosted-engine agents write as hostname) -> the engine's host name."""
+    return {str(h["address"]): h["name"] for h in snapshot.get("hosts") or [] if h.get("address")}
+
+
 def _hosted_engine_section(snapshot: Dict[str, Any], he_status: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    names = host_names(snapshot)
     if he_status is not None:
         vm_status = he_status.get("vm_status") or {}
         stale = set(int(i) for i in he_status.get("stale_hosts") or [])
@@ -36,19 +42,21 @@ def _hosted_engine_section(snapshot: Dict[str, Any], he_status: Optional[Dict[st
             extra = str(view.get("extra") or "")
             state = next((line.split("=", 1)[1] for line in extra.splitlines() if line.startswith("state=")), None)
             host_id = int(view.get("host-id") or key)
-            hosts.append({"host_id": host_id, "hostname": view.get("hostname"), "score": int(view.get("score") or 0),
+            hostname = str(view.get("hostname"))
+            hosts.append({"host_id": host_id, "host": names.get(hostname, hostname), "hostname": hostname, "score": int(view.get("score") or 0),
                           "live": bool(view.get("live-data")), "stale": host_id in stale,
                           "local_maintenance": bool(view.get("maintenance")), "state": state,
                           "engine_running": host_id == engine.get("host_id")})
+        engine_host = engine.get("hostname")
         return {"source": "metadata", "global_maintenance": bool(he_status.get("global_maintenance")),
-                "engine_host": engine.get("hostname"), "hosts": hosts}
+                "engine_host": names.get(str(engine_host), engine_host) if engine_host else None, "hosts": hosts}
     he_hosts = [h for h in snapshot.get("hosts") or [] if (h.get("hosted_engine") or {}).get("configured")]
     if not he_hosts:
         return {"source": None, "global_maintenance": False, "engine_host": None, "hosts": []}
     engine_vm = next((v for v in snapshot.get("vms") or [] if v.get("hosted_engine")), None)
     return {"source": "engine", "engine_host": engine_vm.get("host") if engine_vm else None,
             "global_maintenance": any(h["hosted_engine"].get("global_maintenance") for h in he_hosts),
-            "hosts": [{"host_id": None, "hostname": h["name"], "score": int(h["hosted_engine"].get("score") or 0),
+            "hosts": [{"host_id": None, "host": h["name"], "hostname": h.get("address") or h["name"], "score": int(h["hosted_engine"].get("score") or 0),
                        "live": bool(h["hosted_engine"].get("active")), "stale": False,
                        "local_maintenance": bool(h["hosted_engine"].get("local_maintenance")), "state": None,
                        "engine_running": engine_vm is not None and engine_vm.get("host") == h["name"]} for h in he_hosts]}
@@ -65,7 +73,7 @@ def build(snapshot: Dict[str, Any], he_status: Optional[Dict[str, Any]] = None,
     capacity = capacity_report(snapshot, host_failures, max_scenarios, cpu_overcommit)
     groups: List[List[Finding]] = [snapshot_findings(snapshot, bmc_checks, thresholds, runbook_base)]
     if he_status is not None:
-        groups.append(he_findings(he_status, name, thresholds, runbook_base))
+        groups.append(he_findings(he_status, name, thresholds, runbook_base, host_names(snapshot)))
     groups.append(capacity_findings(capacity, name, runbook_base))
     found = merge(*groups)
     failed = bmc_failures(bmc_checks)

@@ -212,12 +212,19 @@ def _engine_he_findings(out: _Collector, hosts: List[Dict[str, Any]], cluster: D
 
 
 def he_findings(status: Dict[str, Any], cluster_name: str, thresholds: Thresholds = Thresholds(),
-                runbook_base: str = RUNBOOKS) -> List[Finding]:
-    """Findings from the metadata volume (``hosted_engine_status``): authoritative for the hosted engine."""
+                runbook_base: str = RUNBOOKS, host_names: Optional[Dict[str, str]] = None) -> List[Finding]:
+    """Findings from the metadata volume (``hosted_engine_status``): authoritative for the hosted engine.
+
+    ``host_names`` maps the hostnames the agents write (the hosts' addresses) to the engine's host names, so a
+    finding names a host the same way whether it comes from the engine or from the volume."""
     out = _Collector(runbook_base)
     vm_status = status.get("vm_status") or {}
     slots = {k: v for k, v in vm_status.items() if isinstance(v, dict)}
-    names = {int(v.get("host-id", 0)): str(v.get("hostname") or "host id %s" % k) for k, v in slots.items()}
+
+    def named(view: Dict[str, Any], key: str) -> str:
+        hostname = str(view.get("hostname") or "host id %s" % key)
+        return (host_names or {}).get(hostname, hostname)
+    names = {int(v.get("host-id", 0)): named(v, k) for k, v in slots.items()}
     for host_id in status.get("stale_hosts") or []:
         name = names.get(int(host_id), "host id %s" % host_id)
         out.add("he_stale_host", "host", name, "the hosted-engine agent of %s (host id %s) stopped updating its "
@@ -235,7 +242,7 @@ def he_findings(status: Dict[str, Any], cluster_name: str, thresholds: Threshold
         for view in live:
             score = int(view.get("score") or 0)
             if best - score >= thresholds.he_score_gap:
-                name = str(view.get("hostname"))
+                name = names.get(int(view.get("host-id", 0)), str(view.get("hostname")))
                 out.add("he_score_gap", "host", name, "hosted-engine host %s scores %d, %d under the best host (%d): "
                         "it will not take the engine VM over" % (name, score, best - score, best))
     for problem in status.get("problems") or []:

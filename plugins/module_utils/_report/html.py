@@ -61,8 +61,8 @@ def render(doc: Dict[str, Any]) -> str:
     parts.append('<h2 id="hosts">Hosts</h2>')
     parts.append(_table(("host", "status", "SPM", "power management", "fence check", "free memory", "VMs", "HA VMs"), [
         (_e(h["name"]), _flag(h["status"] == "up", _e(h["status"]), _e(h["status"])), "yes" if h["spm"] else "",
-         _flag(h["power_management"]), _flag(h["fence_check"]["state"] != "failed", _e(h["fence_check"]["state"]),
-                                               "failed: %s" % _e(h["fence_check"]["error"])),
+         _flag(h["power_management"]),
+         _flag(h["fence_check"]["state"] != "failed", _e(h["fence_check"]["state"]), "failed: %s" % _e(h["fence_check"]["error"])),
          gib(h["free_memory"]), _e(h["vms"]), _e(h["ha_vms"])) for h in doc["hosts"]]))
     parts.append('<h2 id="ha-vms">HA VMs</h2>')
     parts.append(_table(("VM", "status", "host", "priority", "lease", "restartable after its host fails"), [
@@ -71,8 +71,8 @@ def render(doc: Dict[str, Any]) -> str:
     fencing = doc["fencing"]
     policy = fencing["policy"] or {}
     parts.append('<h2 id="fencing">Fencing readiness</h2>')
-    parts.append("<p>%d of %d hosts can be fenced%s.</p>" % (fencing["hosts_fenceable"], fencing["hosts"],
-                                                           "" if fencing["bmcs_checked"] else " (BMCs not checked)"))
+    unchecked = "" if fencing["bmcs_checked"] else " (BMCs not checked)"
+    parts.append("<p>%d of %d hosts can be fenced%s.</p>" % (fencing["hosts_fenceable"], fencing["hosts"], unchecked))
     parts.append(_table(("fencing enabled", "skip if storage lease live", "skip if connectivity broken", "threshold"), [
         (_flag(policy.get("enabled") is not False), _e(policy.get("skip_if_sd_active")),
          _e(policy.get("skip_if_connectivity_broken")), "%s %%" % _e(policy.get("connectivity_broken_threshold")))]))
@@ -85,7 +85,7 @@ def render(doc: Dict[str, Any]) -> str:
             "metadata volume" if he["source"] == "metadata" else "engine", _e(he["engine_host"] or "no host"),
             _flag(not he["global_maintenance"], "off", "ON")))
         parts.append(_table(("host", "score", "live", "stale", "local maintenance", "agent state", "engine VM"), [
-            (_e(h["hostname"]), _flag(h["score"] > 0, _e(h["score"]), _e(h["score"])), _e(h["live"]),
+            (_e(h["host"]), _flag(h["score"] > 0, _e(h["score"]), _e(h["score"])), _e(h["live"]),
              _flag(not h["stale"], "no", "STALE"), _e(h["local_maintenance"]), _e(h["state"]),
              "here" if h["engine_running"] else "") for h in he["hosts"]]))
     parts.append('<h2 id="storage">Storage domains</h2>')

@@ -39,8 +39,8 @@ class SmtpOptions:
 
 def subject(document: Dict[str, Any], prefix: str = "[ovirt_ha]") -> str:
     verdict = document["verdict"]
-    return "%s cluster %s: %s, %s" % (prefix, document["cluster"]["name"], VERDICT_WORDS.get(verdict["state"], verdict["state"]),
-                                       verdict["text"])
+    word = VERDICT_WORDS.get(verdict["state"], verdict["state"])
+    return "%s cluster %s: %s, %s" % (prefix, document["cluster"]["name"], word, verdict["text"])
 
 
 def message(document: Dict[str, Any], sender: str, recipients: List[str], prefix: str = "[ovirt_ha]") -> EmailMessage:
@@ -86,9 +86,9 @@ def send(options: SmtpOptions, msg: EmailMessage) -> Dict[str, Any]:
                 client.login(options.username, options.password or "")
             refused = client.send_message(msg)
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError("the SMTP server %s:%d refused the login of %s (%d)" % (options.host, options.port,
-                                                                               options.username, exc.smtp_code))
+        raise MailError("the SMTP server %s:%d refused the login of %s (%d)"
+                        % (options.host, options.port, options.username, exc.smtp_code))
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise MailError("sending the report through %s:%d failed: %s" % (options.host, options.port,
-                                                                        exc.__class__.__name__ + ": " + str(exc)))
+        raise MailError("sending the report through %s:%d failed: %s: %s"
+                        % (options.host, options.port, exc.__class__.__name__, exc))
     return {"refused": sorted(refused)}

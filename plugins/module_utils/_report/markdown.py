@@ -61,13 +61,12 @@ def render(doc: Dict[str, Any]) -> str:
                      for v in doc["ha_vms"]])
     fencing = doc["fencing"]
     policy = fencing["policy"] or {}
-    lines += ["## Fencing readiness", "",
-              "%d of %d hosts can be fenced%s. Policy: enabled %s, skip if storage lease live %s, skip if connectivity "
-              "broken %s (threshold %s %%)." % (fencing["hosts_fenceable"], fencing["hosts"],
-                                               "" if fencing["bmcs_checked"] else " (BMCs not checked)",
-                                               policy.get("enabled"), policy.get("skip_if_sd_active"),
-                                               policy.get("skip_if_connectivity_broken"),
-                                               policy.get("connectivity_broken_threshold")), ""]
+    text = ("%d of %d hosts can be fenced%s. Policy: enabled %s, skip if storage lease live %s, skip if connectivity "
+            "broken %s (threshold %s %%).")
+    values = (fencing["hosts_fenceable"], fencing["hosts"], "" if fencing["bmcs_checked"] else " (BMCs not checked)",
+              policy.get("enabled"), policy.get("skip_if_sd_active"), policy.get("skip_if_connectivity_broken"),
+              policy.get("connectivity_broken_threshold"))
+    lines += ["## Fencing readiness", "", text % values, ""]
     he = doc["hosted_engine"]
     lines += ["## Hosted engine", ""]
     if he["source"] is None:
@@ -77,7 +76,7 @@ def render(doc: Dict[str, Any]) -> str:
             "metadata volume" if he["source"] == "metadata" else "engine", he["engine_host"] or "no host",
             "ON" if he["global_maintenance"] else "off"), ""]
         lines += _table(("host", "score", "live", "stale", "local maintenance", "state", "engine VM"),
-                        [(h["hostname"], h["score"], h["live"], h["stale"], h["local_maintenance"], h["state"],
+                        [(h["host"], h["score"], h["live"], h["stale"], h["local_maintenance"], h["state"],
                           "here" if h["engine_running"] else "") for h in he["hosts"]])
     lines += ["## Storage domains", ""]
     lines += _table(("domain", "type", "status", "free", "used"),

@@ -91,8 +91,8 @@ def render(doc: Dict[str, Any]) -> str:
     if he["source"] is not None:
         out.add("ovirt_ha_hosted_engine_global_maintenance", he["global_maintenance"], cluster=cluster)
         for h in he["hosts"]:
-            out.add("ovirt_ha_hosted_engine_score", h["score"], cluster=cluster, host=h["hostname"])
-            out.add("ovirt_ha_hosted_engine_host_stale", h["stale"], cluster=cluster, host=h["hostname"])
+            out.add("ovirt_ha_hosted_engine_score", h["score"], cluster=cluster, host=h["host"])
+            out.add("ovirt_ha_hosted_engine_host_stale", h["stale"], cluster=cluster, host=h["host"])
     for s in doc["storage_domains"]:
         labels = {"cluster": cluster, "storage_domain": s["name"]}
         out.add("ovirt_ha_storage_domain_up", s["status"] == "active", **labels)

@@ -95,7 +95,8 @@ def host(name: str, free_gib: int, status: str = "up", cpus: int = 32, he: bool 
 def vm(name: str, host_name: Optional[str], gib: int, ha: bool = True, priority: int = 50,
        placement: Optional[List[str]] = None, status: str = "up", cpus: int = 2, he: bool = False) -> Dict[str, Any]:
     return {"name": name, "host": host_name, "status": status, "high_availability": ha, "priority": priority,
-            "memory": gib * GIB, "cpus": cpus, "placement_hosts": placement or [], "hosted_engine": he}
+            "memory": gib * GIB, "cpus": cpus, "placement_hosts": placement or [], "hosted_engine": he,
+            "placement": "pinned" if placement else "migratable"}
 
 
 def test_a_cluster_that_survives_one_failure_but_not_two() -> None:
