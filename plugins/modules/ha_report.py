@@ -14,8 +14,8 @@ description:
   - With O(dest), writes C(report.json), C(report.md), C(report.html) (one self-contained page) and C(metrics.prom)
     (the Prometheus text format, for node_exporter's textfile collector) there, each only when its content changed,
     atomically, with O(mode).
-  - The files hold no time stamp, so an unchanged cluster gives unchanged files and RV(changed) false.
-  - Makes no connection: everything comes from its options.
+  - The files hold no time stamp, so an unchanged cluster gives unchanged files and C(changed) false.
+  - Makes no connection, everything comes from its options.
 version_added: 1.0.0
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
@@ -112,8 +112,8 @@ EXAMPLES = r"""
 RETURN = r"""
 verdict:
   description:
-    - C(state) is V(ok), V(at_risk) (some warning: the next failure may not be survived) or V(failing) (some
-      critical finding: HA is broken now); C(text) says it in words; C(counts) by severity.
+    - C(state) is V(ok), V(at_risk) (some warning, the next failure may not be survived) or V(failing) (some
+      critical finding, HA is broken now); C(text) says it in words; C(counts) by severity.
   returned: always
   type: dict
   sample: {state: at_risk, text: "the cluster may not survive the next failure: 1 warning", counts: {critical: 0, warning: 1, info: 0}}

@@ -11,7 +11,7 @@ description:
     body, and C(report.html) and C(report.json) attached.
   - Uses STARTTLS by default and verifies the server's certificate; the password is used for the SMTP login only
     and never returned.
-  - In check mode nothing is sent; RV(changed) says whether a message would be.
+  - In check mode nothing is sent; C(changed) says whether a message would be.
 version_added: 1.0.0
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
@@ -36,7 +36,7 @@ options:
   only_when:
     description:
       - V(always) sends every time; V(problems) only when the verdict is not V(ok); V(changed) only when O(changed)
-        is true (pass the RV(ovirt_ha.core.ha_report#module:changed) of the report task).
+        is true (pass the C(changed) of the M(ovirt_ha.core.ha_report) task).
     type: str
     choices: [always, problems, changed]
     default: always

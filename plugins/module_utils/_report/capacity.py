@@ -213,7 +213,7 @@ def admission(cluster: Cluster, host_failures: int = 1, max_scenarios: int = DEF
     tolerated = 0
     budget = max_scenarios
     for n in range(1, host_failures + 1):
-        if n > len(cluster.hosts):
+        if n > len(cluster.hosts) and cluster.vms:
             levels.append({"failures": n, "ok": False, "scenarios": 0, "breaking_scenarios": 0, "exhaustive": True,
                            "breaking": {"failed_hosts": [], "unplaced": [],
                                         "reason": "the cluster has only %d hosts up" % len(cluster.hosts)}})

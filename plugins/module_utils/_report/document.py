@@ -37,7 +37,7 @@ def _hosted_engine_section(snapshot: Dict[str, Any], he_status: Optional[Dict[st
         stale = set(int(i) for i in he_status.get("stale_hosts") or [])
         engine = he_status.get("engine_host") or {}
         hosts = []
-        for key in sorted((k for k, v in vm_status.items() if isinstance(v, dict)), key=lambda k: int(k)):
+        for key in sorted((k for k, v in vm_status.items() if isinstance(v, dict)), key=int):
             view = vm_status[key]
             extra = str(view.get("extra") or "")
             state = next((line.split("=", 1)[1] for line in extra.splitlines() if line.startswith("state=")), None)

@@ -17,7 +17,7 @@ def _cell(value: Any) -> str:
 def _table(header: Sequence[str], rows: List[Sequence[Any]]) -> List[str]:
     if not rows:
         return ["(none)", ""]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)
     return lines + [""]
 
