@@ -3,6 +3,7 @@ every message kept raw.  ``local_smtp(directory)`` starts it and always stops it
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List
@@ -41,6 +42,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def local_smtp(directory: str, username: str = "reporter", password: str = "s3cret-smtp-Pa55") -> Iterator[SmtpServer]:
+    os.makedirs(directory, mode=0o700, exist_ok=True)
     ca_file, cert, key = make_certificates(directory)
     server = SmtpServer(port=_free_port(), ca_file=ca_file, username=username, password=password)
 
