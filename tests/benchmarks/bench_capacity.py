@@ -41,10 +41,11 @@ def synthetic_snapshot(hosts: int, vms: int, seed: int = 13) -> Dict[str, Any]:
         used[host] += memory
         ha = rng.random() < 0.7
         pinned = ha and rng.random() < 0.05
+        other = names[(i + 1 + rng.randrange(hosts - 1)) % hosts] if hosts > 1 else host
         vm_list.append({"name": "vm%05d" % i, "host": host, "status": "up", "high_availability": ha,
                         "priority": rng.choice((1, 50, 100)), "memory": memory, "cpus": rng.choice((2, 4, 8)),
-                        "lease": None, "placement": "pinned" if pinned else "migratable", "placement_hosts": sorted({host, names[(i + 1 + rng.randrange(hosts - 1)) % hosts]}) if pinned and hosts > 1 else [],
-                        "hosted_engine": False})
+                        "lease": None, "placement": "pinned" if pinned else "migratable",
+                        "placement_hosts": sorted({host, other}) if pinned else [], "hosted_engine": False})
     host_list = [{"name": name, "status": "up", "spm": index == 0, "memory": 512 * GIB,
                   "max_scheduling_memory": max(0, int(512 * GIB * 1.0) - used[name]), "cpus": 64,
                   "power_management": {"enabled": True, "fence_agents": 1}, "hosted_engine": None}

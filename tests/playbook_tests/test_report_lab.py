@@ -148,7 +148,7 @@ def test_fence_check_failure_from_the_real_bmcs(lab: LabHandle) -> None:
 
 
 def wait_status(lab: LabHandle, host: str, status: str, limit: int = 40) -> None:
-    for _ in range(limit):
+    for _attempt in range(limit):
         if lab.host_state(host)["status"] == status:
             return
         lab.step(10)
@@ -396,7 +396,7 @@ def test_he_all_scores_zero_with_the_engine_down(he_lab: LabHandle) -> None:
         assert "he_all_scores_zero/Default" in found, found
     finally:
         he_lab.clear_faults()
-    for _ in range(30):
+    for _attempt in range(30):
         he_lab.step(10)
         if "he_all_scores_zero/Default" not in volume.kinds():
             break
