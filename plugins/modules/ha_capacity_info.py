@@ -182,8 +182,10 @@ def main() -> None:
         result = capacity_report(snapshot, params["host_failures"], params["max_scenarios"], params["cpu_overcommit"])
         result.update(changed=False, api_requests=SNAPSHOT_REQUESTS)
         if params["fail_on_insufficient"] and not result["ok"]:
-            result.update(failed=True, msg="cluster %r does not tolerate %d host failure(s): it tolerates %d"
-                          % (params["cluster"], params["host_failures"], result["host_failures_tolerated"]))
+            # fail_json exits through the session's context manager, which still logs out
+            module.ansible.fail_json(msg="cluster %r does not tolerate %d host failure(s): it tolerates %d"
+                                     % (params["cluster"], params["host_failures"], result["host_failures_tolerated"]),
+                                     **result)
         return result
 
     module.run(body)

@@ -23,6 +23,8 @@ from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.bulk import bm
 from ansible_collections.ovirt_ha.core.plugins.module_utils._ipmi.target import BmcTarget
 from ansible_collections.ovirt_ha.core.plugins.module_utils._report import document, events
 from ansible_collections.ovirt_ha.core.plugins.module_utils._report.findings import Thresholds
+from ansible_collections.ovirt_ha.core.plugins.modules import ha_capacity_info, ha_finding_events
+from ansible_collections.ovirt_ha.core.tests.unit.module_runner import run_main
 from tests.lab.testing import LabHandle, running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -229,7 +231,12 @@ def test_spm_missing_when_the_only_spm_candidate_is_in_maintenance(lab: LabHandl
     assert keys(lab) == BASELINE
 
 
-def test_capacity_breaks_when_fillers_take_the_memory_and_recovers(lab: LabHandle) -> None:
+def auth(lab: LabHandle) -> Dict[str, Any]:
+    engine = lab.info["engine"]
+    return {"url": engine["url"], "username": engine["username"], "password": engine["password"], "ca_file": engine["ca_file"]}
+
+
+def test_capacity_breaks_when_fillers_take_the_memory_and_recovers(lab: LabHandle, capsys: Any) -> None:
     def start(name: str, host: str) -> None:
         system_call(lab, lambda s: vm_service(s, name).start(vm=types.Vm(placement_policy=types.VmPlacementPolicy(
             hosts=[types.Host(name=host)]))))
@@ -240,6 +247,12 @@ def test_capacity_breaks_when_fillers_take_the_memory_and_recovers(lab: LabHandl
         doc = report(lab)
         found = {f["key"]: f for f in doc["findings"]}
         assert "capacity_insufficient/Default" in found, sorted(found)
+        # the module answers the same from its own read, and fails when asked to
+        rc, module = run_main(ha_capacity_info.main, {"cluster": "Default", "auth": auth(lab)}, capsys)
+        assert rc == 0 and module["levels"] == doc["capacity"]["levels"] and module["api_requests"] == 4
+        rc, strict = run_main(ha_capacity_info.main, {"cluster": "Default", "auth": auth(lab), "fail_on_insufficient": True},
+                              capsys)
+        assert rc == 1 and "tolerates 0" in strict["msg"]
         level = doc["capacity"]["levels"][0]
         assert not level["ok"] and level["breaking"]["failed_hosts"] == ["host03"]
         assert [u["vm"] for u in level["breaking"]["unplaced"]] == ["big"]
@@ -249,9 +262,11 @@ def test_capacity_breaks_when_fillers_take_the_memory_and_recovers(lab: LabHandl
             system_call(lab, lambda s, n=name: vm_service(s, n).stop())
         lab.step(5)
     assert "capacity_insufficient/Default" not in keys(lab)
+    rc, module = run_main(ha_capacity_info.main, {"cluster": "Default", "auth": auth(lab), "host_failures": 2}, capsys)
+    assert rc == 0 and module["host_failures_tolerated"] >= 1 and len(module["levels"]) >= 1
 
 
-def test_finding_events_open_once_and_clear_once(lab: LabHandle) -> None:
+def test_finding_events_open_once_and_clear_once(lab: LabHandle, capsys: Any) -> None:
     def run() -> List[events.Transition]:
         connection = lab.connection()
         try:
@@ -266,8 +281,16 @@ def test_finding_events_open_once_and_clear_once(lab: LabHandle) -> None:
         finally:
             connection.close()
 
+    findings = report(lab)["findings"]
+    rc, checked = run_main(ha_finding_events.main, {"cluster": "Default", "findings": findings, "auth": auth(lab)}, capsys,
+                           check_mode=True, diff=True)
+    assert rc == 0 and checked["changed"] is True and sorted(c["key"] for c in checked["opened"]) == sorted(BASELINE)
+    assert checked["diff"]["after"]["cluster Default"]["open findings"] == sorted(BASELINE)
+    assert system_call(lab, lambda s: s.events_service().list(search="origin=ovirt_ha.core", max=10)) == []
     first = run()
     assert sorted((c.state, c.key) for c in first) == sorted((events.OPEN, k) for k in BASELINE)
+    rc, again = run_main(ha_finding_events.main, {"cluster": "Default", "findings": findings, "auth": auth(lab)}, capsys)
+    assert rc == 0 and again["changed"] is False and again["open_before"] == sorted(BASELINE) and again["api_requests"] == 2
     assert run() == []  # nothing changed: nothing posted
     system_call(lab, lambda s: vm_service(s, "spare").start())
     lab.step(5)
