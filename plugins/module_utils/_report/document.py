@@ -78,11 +78,15 @@ def build(snapshot: Dict[str, Any], he_status: Optional[Dict[str, Any]] = None,
     found = merge(*groups)
     failed = bmc_failures(bmc_checks)
     vms = snapshot.get("vms") or []
+    running: Dict[str, List[Dict[str, Any]]] = {}
+    for vm in vms:
+        if vm.get("host") and vm.get("status") in VM_RUNNING:
+            running.setdefault(vm["host"], []).append(vm)
     hosts = []
     for host in snapshot.get("hosts") or []:
         pm = host.get("power_management") or {}
         he = host.get("hosted_engine") or None
-        on = [v for v in vms if v.get("host") == host["name"] and v.get("status") in VM_RUNNING]
+        on = running.get(host["name"], [])
         hosts.append({"name": host["name"], "status": host.get("status"), "spm": bool(host.get("spm")),
                       "power_management": bool(pm.get("enabled")), "fence_agents": pm.get("fence_agents"),
                       "fenceable": working_fencing(host, failed), "fence_check": _fence_check(host["name"], bmc_checks, failed),
