@@ -424,3 +424,37 @@ def test_he_all_scores_zero_with_the_engine_down(he_lab: LabHandle) -> None:
         if "he_all_scores_zero/Default" not in volume.kinds():
             break
     assert "he_all_scores_zero/Default" not in volume.kinds()
+
+
+
+# kind -> the test above that creates it in the lab and clears it again
+COVERAGE = {
+    "ha_vm_down": "test_ha_vm_down_clears_when_the_vm_runs",
+    "ha_vm_unprotected": "test_unprotected_vm_clears_with_a_lease",
+    "host_no_power_management": "test_host_without_power_management",
+    "host_fence_check_failed": "test_fence_check_failure_from_the_real_bmcs",
+    "host_unreachable": "test_unreachable_hosts_and_the_fencing_policy",
+    "fencing_policy_skips": "test_unreachable_hosts_and_the_fencing_policy",
+    "fencing_policy_skips_next_failure": "test_fencing_disabled_and_a_threshold_one_failure_reaches",
+    "fencing_disabled": "test_fencing_disabled_and_a_threshold_one_failure_reaches",
+    "storage_domain_down": "test_storage_domain_down_and_low_space",
+    "storage_domain_low_space": "test_storage_domain_down_and_low_space",
+    "spm_missing": "test_spm_missing_when_the_only_spm_candidate_is_in_maintenance",
+    "capacity_insufficient": "test_capacity_breaks_when_fillers_take_the_memory_and_recovers",
+    "he_global_maintenance": "test_he_global_maintenance_from_the_engine_and_the_volume",
+    "he_score_gap": "test_he_score_gap",
+    "he_stale_host": "test_he_stale_host",
+    "he_metadata_problem": "test_he_metadata_problem_a_block_failing_its_checksum",
+    "he_all_scores_zero": "test_he_all_scores_zero_with_the_engine_down",
+}
+
+
+def test_every_finding_kind_has_a_lab_test_that_creates_and_clears_it() -> None:
+    """A new kind in findings.KINDS needs its lab test here; each named test asserts the kind present, then absent."""
+    from ansible_collections.ovirt_ha.core.plugins.module_utils._report.findings import KINDS  # pylint: disable=import-outside-toplevel
+
+    assert set(COVERAGE) == set(KINDS)
+    source = Path(__file__).read_text()
+    for kind, test in COVERAGE.items():
+        body = source.split("def %s(" % test, 1)[1].split("\ndef ", 1)[0]
+        assert kind in body and "not in" in body or "BASELINE" in body or "startswith" in body, (kind, test)
