@@ -426,7 +426,6 @@ def test_he_all_scores_zero_with_the_engine_down(he_lab: LabHandle) -> None:
     assert "he_all_scores_zero/Default" not in volume.kinds()
 
 
-
 # kind -> the test above that creates it in the lab and clears it again
 COVERAGE = {
     "ha_vm_down": "test_ha_vm_down_clears_when_the_vm_runs",
