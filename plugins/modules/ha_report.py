@@ -36,8 +36,9 @@ options:
     type: dict
   bmc_checks:
     description:
-      - The RV(ovirt_ha.core.ipmi_info#module:bmcs) list of M(ovirt_ha.core.ipmi_info), named by host. A host whose
-        check failed counts as one the engine cannot fence.
+      - The RV(ovirt_ha.core.ipmi_info#module:bmcs) list of M(ovirt_ha.core.ipmi_info). Each entry's C(name) must be
+        the engine's name of the host the BMC belongs to (C(health_report.yml) uses the inventory hostnames). A host
+        whose check failed counts as one the engine cannot fence.
     type: list
     elements: dict
   dest:
