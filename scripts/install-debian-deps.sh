@@ -4,12 +4,14 @@
 #  - lab clients used as independent witnesses: ipmitool, fence-agents (fence_ipmilan)
 #  - molecule's systemd containers: podman, runc, openssh, uidmap
 #  - ansible-test's shellcheck sanity test (skipped without it)
+#  - the health report's HTML rendered in a browser: chromium-headless-shell (and a font for its text)
 set -euo pipefail
 PACKAGES=(
   gcc python3-dev libcurl4-openssl-dev libssl-dev libxml2-dev
   ipmitool fence-agents openssh-client openssh-server
   podman runc uidmap slirp4netns fuse-overlayfs
   shellcheck
+  chromium-headless-shell fonts-dejavu-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

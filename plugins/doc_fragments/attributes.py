@@ -59,6 +59,15 @@ attributes:
       - ovirt_ha.core.engine
 """
 
+    ACTION_GROUP_REPORT = r"""
+attributes:
+  action_group:
+    description: Use C(group/ovirt_ha.core.report) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - ovirt_ha.core.report
+"""
+
     ACTION_GROUP_IPMI = r"""
 attributes:
   action_group:

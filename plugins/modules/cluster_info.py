@@ -63,7 +63,8 @@ cluster:
       type: dict
 hosts:
   description:
-    - One entry per host, sorted by name, with C(status), C(spm), C(power_management) (C(enabled),
+    - One entry per host, sorted by name, with C(status), C(spm), C(memory) and C(max_scheduling_memory) (bytes; the
+      latter what the scheduler can still give to VMs), C(cpus) (logical CPUs), C(power_management) (C(enabled),
       C(automatic_pm_enabled), C(kdump_detection), C(fence_agents) count) and C(hosted_engine)
       (C(configured), C(active), C(score), C(global_maintenance), C(local_maintenance); null on other hosts).
   returned: success
@@ -72,7 +73,8 @@ hosts:
 vms:
   description:
     - One entry per VM, sorted by name, with C(status), C(host), C(high_availability), C(priority),
-      C(lease) (storage domain name), C(resume_behaviour) and C(placement).
+      C(lease) (storage domain name), C(resume_behaviour), C(placement) (affinity), C(placement_hosts) (host names),
+      C(memory) (bytes), C(cpus) (vCPUs) and C(hosted_engine) (the hosted-engine VM).
   returned: success
   type: list
   elements: dict

@@ -10,7 +10,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _modules() -> dict[str, str]:
-    """Module name -> the connection doc fragment it extends ('engine', 'ipmi' or '')."""
+    """Module name -> the connection doc fragment it extends ('engine', 'ipmi', 'report' or '')."""
     found = {}
     for path in sorted((ROOT / "plugins" / "modules").glob("*.py")):
         tree = ast.parse(path.read_text())
@@ -20,6 +20,8 @@ def _modules() -> dict[str, str]:
         )
         fragments = yaml.safe_load(doc).get("extends_documentation_fragment", [])
         kind = next((f.rsplit(".", 1)[-1] for f in fragments if f.rsplit(".", 1)[-1] in ("engine", "ipmi")), "")
+        if not kind and "ovirt_ha.core.attributes.ACTION_GROUP_REPORT" in fragments:
+            kind = "report"  # the report modules: local files and mail, no engine or BMC connection
         found[path.stem] = kind
     return found
 

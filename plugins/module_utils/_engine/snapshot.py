@@ -31,6 +31,14 @@ def fencing_policy_dict(policy: Any) -> Optional[Dict[str, Any]]:
     }
 
 
+def cpu_count(cpu: Any) -> int:
+    """Logical CPUs of a host or vCPUs of a VM (sockets x cores x threads); 0 when the engine did not say."""
+    topology = getattr(cpu, "topology", None)
+    if topology is None:
+        return 0
+    return int(topology.sockets or 1) * int(topology.cores or 1) * int(topology.threads or 1)
+
+
 def host_dict(host: Any) -> Dict[str, Any]:
     pm = host.power_management
     he = host.hosted_engine
@@ -41,6 +49,10 @@ def host_dict(host: Any) -> Dict[str, Any]:
         "address": host.address,
         "status": enum_value(host.status),
         "spm": enum_value(getattr(host.spm, "status", None)) == "spm",
+        # what admission control needs: memory for VMs (net of the VMs the host runs) and logical CPUs
+        "memory": int(host.memory or 0),
+        "max_scheduling_memory": int(host.max_scheduling_memory or 0),
+        "cpus": cpu_count(host.cpu),
         "power_management": {
             "enabled": bool(getattr(pm, "enabled", False)),
             "automatic_pm_enabled": getattr(pm, "automatic_pm_enabled", None),
@@ -73,6 +85,10 @@ def vm_dict(vm: Any, host_names: Dict[str, str], sd_names: Dict[str, str]) -> Di
         "lease": sd_names.get(lease_sd, lease_sd) if lease_sd else None,
         "resume_behaviour": enum_value(vm.storage_error_resume_behaviour),
         "placement": enum_value(getattr(placement, "affinity", None)),
+        "placement_hosts": sorted(host_names.get(h.id, h.id) for h in (getattr(placement, "hosts", None) or []) if h.id),
+        "memory": int(vm.memory or 0),
+        "cpus": cpu_count(vm.cpu),
+        "hosted_engine": enum_value(vm.origin) == "managed_hosted_engine",
     }
 
 
