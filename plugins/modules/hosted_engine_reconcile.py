@@ -26,6 +26,7 @@ description:
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - ovirt_ha.core.hosted_engine_host
   - ovirt_ha.core.attributes.CHECK_MODE
   - ovirt_ha.core.attributes.NO_DIFF_MODE
   - ovirt_ha.core.attributes.ACTION_GROUP_HOSTED_ENGINE
@@ -68,17 +69,6 @@ options:
   lease_token:
     description: With O(phase=release), the RV(lease_token) the plan returned.
     type: str
-  config:
-    description: hosted-engine.conf of this host, to find the metadata volume.
-    type: path
-    default: /etc/ovirt-hosted-engine/hosted-engine.conf
-  metadata_path:
-    description: The metadata volume. Default - found from O(config) below O(mount_root).
-    type: path
-  mount_root:
-    description: Where vdsm mounts storage domains.
-    type: path
-    default: /rhev/data-center/mnt
   state_dir:
     description:
       - Where the lease and the pass's memory live. Default - the metadata volume's directory on the shared
@@ -158,12 +148,14 @@ cluster_time:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.tool import HOST_FILE_ARGS
 from ansible_collections.ovirt_ha.core.plugins.module_utils._he_runtime.run import run
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            HOST_FILE_ARGS,
             phase=dict(type="str", choices=["plan", "release"], default="plan"),
             hosts=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
@@ -183,9 +175,6 @@ def main():
                 ttl=dict(type="float", default=180),
             )),
             lease_token=dict(type="str", no_log=False),
-            config=dict(type="path", default="/etc/ovirt-hosted-engine/hosted-engine.conf"),
-            metadata_path=dict(type="path"),
-            mount_root=dict(type="path", default="/rhev/data-center/mnt"),
             state_dir=dict(type="path"),
         ),
         supports_check_mode=True,

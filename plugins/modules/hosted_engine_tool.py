@@ -31,6 +31,7 @@ description:
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - ovirt_ha.core.hosted_engine_host
   - ovirt_ha.core.attributes.CHECK_MODE
   - ovirt_ha.core.attributes.DIFF_MODE
   - ovirt_ha.core.attributes.ACTION_GROUP_HOSTED_ENGINE
@@ -64,17 +65,6 @@ options:
     description: Restart ovirt-ha-broker and ovirt-ha-agent on this host.
     type: bool
     default: false
-  config:
-    description: hosted-engine.conf of this host (its C(host_id), C(sdUUID), C(storage), C(domainType)).
-    type: path
-    default: /etc/ovirt-hosted-engine/hosted-engine.conf
-  metadata_path:
-    description: The metadata volume. Default - found from O(config) below O(mount_root).
-    type: path
-  mount_root:
-    description: Where vdsm mounts storage domains.
-    type: path
-    default: /rhev/data-center/mnt
   command:
     description: The hosted-engine command.
     type: path
@@ -152,12 +142,14 @@ host_id:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.tool import HOST_FILE_ARGS
 from ansible_collections.ovirt_ha.core.plugins.module_utils._hosted_engine.tool_module import run
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            HOST_FILE_ARGS,
             maintenance=dict(type="str", choices=["global", "local", "none"]),
             engine_vm=dict(type="str", choices=["started", "shutdown", "poweroff"]),
             clean_metadata_host_id=dict(type="int"),
@@ -165,9 +157,6 @@ def main():
             reinitialize_lockspace=dict(type="bool", default=False),
             confirm_all_agents_stopped=dict(type="bool", default=False),
             restart_services=dict(type="bool", default=False),
-            config=dict(type="path", default="/etc/ovirt-hosted-engine/hosted-engine.conf"),
-            metadata_path=dict(type="path"),
-            mount_root=dict(type="path", default="/rhev/data-center/mnt"),
             command=dict(type="path", default="/usr/sbin/hosted-engine"),
             systemctl=dict(type="path", default="/usr/bin/systemctl"),
             wait=dict(type="bool", default=True),

@@ -25,6 +25,14 @@ BUSY_STATES = ("EngineStart", "EngineStarting", "EngineUp", "EngineUpBadHealth",
                "EngineMaybeAway")
 
 
+# argument spec of the doc fragment ovirt_ha.core.hosted_engine_host
+HOST_FILE_ARGS: dict[str, dict[str, t.Any]] = dict(
+    config=dict(type="path", default="/etc/ovirt-hosted-engine/hosted-engine.conf"),
+    metadata_path=dict(type="path"),
+    mount_root=dict(type="path", default="/rhev/data-center/mnt"),
+)
+
+
 class ToolError(Exception):
     """An operation refused or failed; the message names what was expected and what was seen."""
 
