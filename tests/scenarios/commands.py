@@ -150,7 +150,14 @@ def _he_reconcile(lab: LabHandle, args: list[str], work_dir: str) -> list[str]:
     return he_reconcile(lab, args, work_dir)
 
 
+def _he_reconcile_race(lab: LabHandle, args: list[str], work_dir: str) -> list[str]:
+    from tests.scenarios.he_commands import he_reconcile_race  # pylint: disable=import-outside-toplevel
+
+    return he_reconcile_race(lab, args, work_dir)
+
+
 COMMANDS["he_reconcile"] = _he_reconcile
+COMMANDS["he_reconcile_race"] = _he_reconcile_race
 
 
 def run(lab: LabHandle, command: Any, work_dir: str) -> list[str]:
