@@ -63,7 +63,8 @@ cluster:
       type: dict
 hosts:
   description:
-    - One entry per host, sorted by name, with C(status), C(spm), C(power_management) (C(enabled),
+    - One entry per host, sorted by name, with C(status), C(spm), C(memory) and C(max_scheduling_memory) (bytes; the
+      memory the scheduler still has for VMs), C(power_management) (C(enabled),
       C(automatic_pm_enabled), C(kdump_detection), C(fence_agents) count) and C(hosted_engine)
       (C(configured), C(active), C(score), C(global_maintenance), C(local_maintenance); null on other hosts).
   returned: success
@@ -71,7 +72,7 @@ hosts:
   elements: dict
 vms:
   description:
-    - One entry per VM, sorted by name, with C(status), C(host), C(high_availability), C(priority),
+    - One entry per VM, sorted by name, with C(status), C(host), C(memory) (bytes), C(high_availability), C(priority),
       C(lease) (storage domain name), C(resume_behaviour) and C(placement).
   returned: success
   type: list

@@ -41,6 +41,8 @@ def host_dict(host: Any) -> Dict[str, Any]:
         "address": host.address,
         "status": enum_value(host.status),
         "spm": enum_value(getattr(host.spm, "status", None)) == "spm",
+        "memory": host.memory,
+        "max_scheduling_memory": host.max_scheduling_memory,
         "power_management": {
             "enabled": bool(getattr(pm, "enabled", False)),
             "automatic_pm_enabled": getattr(pm, "automatic_pm_enabled", None),
@@ -68,6 +70,7 @@ def vm_dict(vm: Any, host_names: Dict[str, str], sd_names: Dict[str, str]) -> Di
         "id": vm.id,
         "status": enum_value(vm.status),
         "host": host_names.get(host_id, host_id) if host_id else None,
+        "memory": vm.memory,
         "high_availability": bool(getattr(ha, "enabled", False)),
         "priority": getattr(ha, "priority", None),
         "lease": sd_names.get(lease_sd, lease_sd) if lease_sd else None,
