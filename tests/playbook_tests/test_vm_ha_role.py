@@ -119,8 +119,8 @@ def test_patterns_classes_and_the_lease_rule_check_mode_apply_reapply(lab: LabHa
     ({"ovirt_ha_cluster": "Default", "ovirt_ha_vm_patterns": ["nothing-*"]}, "vm_ha_patterns matches no VM"),
     ({"ovirt_ha_vms": [{"name": "web"}], "ovirt_ha_capacity_check": "maybe"}, "value of vm_ha_capacity_check must be one of: off, warn, fail"),
 ])
-def test_bad_input_fails_in_preflight_naming_the_field_and_changes_nothing(lab: LabHandle, variables: dict[str, Any],
-                                                                          named: str) -> None:
+def test_bad_input_fails_in_preflight_naming_the_field_and_changes_nothing(
+        lab: LabHandle, variables: dict[str, Any], named: str) -> None:
     before = settings(lab)
     done = run(lab, variables)
     assert done.returncode != 0
