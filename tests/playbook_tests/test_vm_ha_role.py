@@ -130,6 +130,7 @@ def test_bad_input_fails_in_preflight_naming_the_field_and_changes_nothing(
 
 
 def test_the_lease_rule_also_holds_for_a_lease_the_vm_already_has(lab: LabHandle) -> None:
+    assert run(lab, DB).returncode == 0
     assert settings(lab)["db-1"][2] == "data"
     done = run(lab, {"ovirt_ha_cluster": "Default", "ovirt_ha_vms": [{"name": "db-1", "resume_behaviour": "leave_paused"}]})
     assert done.returncode != 0
@@ -137,6 +138,7 @@ def test_the_lease_rule_also_holds_for_a_lease_the_vm_already_has(lab: LabHandle
 
 
 def test_down_ha_vms_are_reported_and_capacity_warns_or_fails(lab: LabHandle) -> None:
+    assert run(lab, DB).returncode == 0  # the database VMs HA (already so when the first test ran)
     warned = run(lab, dict(DB, ovirt_ha_capacity_check="warn"))
     assert warned.returncode == 0 and warned.changed == 0, warned.text[-3000:]
     report = warned.report
