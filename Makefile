@@ -97,9 +97,12 @@ molecule:
 	@bash scripts/run-molecule.sh
 
 ee:
-	rm -rf .build/ee-context
+	rm -rf .build/ee-context .build/ee-collection
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/ee-collection .
+	mv .build/ee-collection/ovirt_ha-core-*.tar.gz .build/ee-collection/ovirt_ha-core.tar.gz
 	$(BIN)/ansible-builder create -f meta/execution-environment.yml --context .build/ee-context --output-filename Containerfile
-	@test -s .build/ee-context/Containerfile && echo "ee: Containerfile written to .build/ee-context"
+	@test -s .build/ee-context/Containerfile && test -s .build/ee-context/_build/collections/ovirt_ha-core.tar.gz \
+		&& echo "ee: Containerfile and the collection written to .build/ee-context"
 
 package:
 	rm -rf .build/dist .build/installed

@@ -40,7 +40,9 @@ options:
         type: str
       ca_file:
         description:
-          - PEM file with the CA that signed the engine's certificate. Defaults to E(OVIRT_CAFILE).
+          - PEM file with the CA that signed the engine's certificate. Defaults to E(OVIRT_CAFILE), else to the
+            C(ovirt_ca_file) of the C([ovirt]) section of the ini file E(OVIRT_INI_PATH) names (the file AWX's
+            "Red Hat Virtualization" credential writes, with its C(CA File) field).
           - Without it the system's trusted CAs are used. The certificate is always verified unless
             O(auth.insecure=true).
         type: path

@@ -91,7 +91,7 @@ def test_configure_vm_ha_check_mode_changes_nothing_then_applies_once(lab: LabHa
 def test_configure_vm_ha_rejects_input_that_is_not_a_list(lab: LabHandle) -> None:
     done = run(lab, "configure_vm_ha.yml", "-e", "ovirt_ha_vms=vm0001")
     assert done.returncode != 0
-    assert "ovirt_ha_vms must be a list" in done.stdout
+    assert "Elements value for option 'vm_ha_vms' is of type str" in done.stdout
 
 
 def test_configure_fencing_stores_working_agents_and_is_idempotent(lab: LabHandle) -> None:

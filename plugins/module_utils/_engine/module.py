@@ -9,10 +9,13 @@ translation of every typed error into one ``fail_json``.
 """
 from __future__ import annotations
 
+import configparser
+import os
 import traceback
 from typing import Any, Callable, Dict, NoReturn, Optional, TypeVar
 
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from .._module_wrapper import ModuleWrapper
 from .connection import AuthOptions, EngineSession
@@ -27,12 +30,35 @@ except ImportError:
 
 T = TypeVar("T")
 
+
+def ca_file_fallback() -> str:
+    """OVIRT_CAFILE, else the C(ovirt_ca_file) of the ini file OVIRT_INI_PATH names.
+
+    AWX's "Red Hat Virtualization" credential sets OVIRT_URL, OVIRT_USERNAME and OVIRT_PASSWORD but gives its CA
+    file only in the ini file it writes for the ovirt4 inventory plugin; without reading it, a job against an engine
+    with a private CA could verify TLS only by turning verification off.
+    """
+    if os.environ.get("OVIRT_CAFILE"):
+        return os.environ["OVIRT_CAFILE"]
+    path = os.environ.get("OVIRT_INI_PATH")
+    if path:
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (OSError, configparser.Error):
+            raise AnsibleFallbackNotFound  # pylint: disable=raise-missing-from
+        value = parser.get("ovirt", "ovirt_ca_file", fallback="").strip()
+        if value:
+            return value
+    raise AnsibleFallbackNotFound
+
+
 AUTH_OPTIONS: Dict[str, Any] = dict(
     url=dict(type="str", fallback=(env_fallback, ["OVIRT_URL"])),
     username=dict(type="str", fallback=(env_fallback, ["OVIRT_USERNAME"])),
     password=dict(type="str", no_log=True, fallback=(env_fallback, ["OVIRT_PASSWORD"])),
     token=dict(type="str", no_log=True, fallback=(env_fallback, ["OVIRT_TOKEN"])),
-    ca_file=dict(type="path", fallback=(env_fallback, ["OVIRT_CAFILE"])),
+    ca_file=dict(type="path", fallback=(ca_file_fallback,)),
     insecure=dict(type="bool", default=False),
     timeout=dict(type="int", default=180),
     headers=dict(type="dict"),
