@@ -32,8 +32,50 @@ if [ "${#scenarios[@]}" -eq 0 ]; then
   echo "molecule: no scenarios yet"
   exit 0
 fi
-for s in "${scenarios[@]}"; do
-  echo "molecule: scenario $s"
-  "$top/.venv/bin/molecule" test -s "$s"
-  echo "molecule: scenario $s passed"
+# MOLECULE_JOBS scenarios run at once (default 2: most of a scenario's time is SSH round trips and waits, and
+# scenarios share nothing: their own containers, labels, ports and labs), each for at most MOLECULE_TIMEOUT seconds
+# (default 1800). Each one's output is shown when it ends.
+jobs=${MOLECULE_JOBS:-2}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed=()
+run_one() {
+  local s=$1
+  if timeout "${MOLECULE_TIMEOUT:-1800}" "$top/.venv/bin/molecule" test -s "$s" >"$logs/$s.log" 2>&1; then
+    echo ok >"$logs/$s.rc"
+  else
+    echo failed >"$logs/$s.rc"
+  fi
+}
+pending=("${scenarios[@]}")
+running=()
+while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
+  while [ "${#pending[@]}" -gt 0 ] && [ "${#running[@]}" -lt "$jobs" ]; do
+    s=${pending[0]}; pending=("${pending[@]:1}")
+    echo "molecule: scenario $s started"
+    run_one "$s" &
+    running+=("$s:$!")
+  done
+  still=()
+  for entry in "${running[@]}"; do
+    s=${entry%%:*}; pid=${entry##*:}
+    if kill -0 "$pid" 2>/dev/null; then
+      still+=("$entry")
+      continue
+    fi
+    wait "$pid" || true
+    cat "$logs/$s.log"
+    if [ "$(cat "$logs/$s.rc" 2>/dev/null)" = ok ]; then
+      echo "molecule: scenario $s passed"
+    else
+      echo "molecule: scenario $s FAILED"
+      failed+=("$s")
+    fi
+  done
+  running=("${still[@]+"${still[@]}"}")
+  sleep 2
 done
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "molecule: failed scenarios: ${failed[*]}" >&2
+  exit 1
+fi
