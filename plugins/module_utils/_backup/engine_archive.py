@@ -124,6 +124,11 @@ def check_archive(path: str, require_engine_db: bool = True) -> ArchiveReport:
                 if name == "version":
                     version = data.decode("utf-8", "replace").strip()
                 seen[name] = md5.hexdigest()
+            # tarfile stops at the end-of-archive blocks; what follows (the compressor's trailer with its own
+            # checksum and length) must be read too, or an archive cut just there would pass
+            if archive.fileobj is not None:
+                for _ in iter(lambda: archive.fileobj.read(CHUNK), b""):
+                    pass
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         # truncated or corrupt: tarfile or the decompressor stops before the end
         report.problems.append(Problem("unreadable_archive", None, "%s is not a complete archive: %s"

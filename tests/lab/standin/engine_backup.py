@@ -125,6 +125,9 @@ def verify(opts: dict[str, object]) -> None:
         try:
             with tarfile.open(path, "r:*") as archive:
                 archive.extractall(work, filter="data")
+                # to the end of the compressed stream, as tar | gzip -d does
+                for _ in iter(lambda: archive.fileobj.read(1 << 20), b""):
+                    pass
         except (tarfile.TarError, EOFError, OSError) as error:
             die("cannot open %s: %s" % (path, error), log)
         manifest = os.path.join(work, "md5sum")
