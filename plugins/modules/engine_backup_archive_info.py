@@ -11,8 +11,9 @@ short_description: Check that engine-backup archives are complete and readable
 version_added: 1.1.0
 description:
   - Reads each archive written by C(engine-backup --mode=backup) to its end, and checks it against its own
-    C(md5sum) manifest: every listed file present with that checksum, no file left out of the list, a C(version)
-    file and, unless O(require_engine_db=false), the engine database dump C(db/engine_backup.db).
+    C(md5sum) manifest. Every listed file must be present with that checksum, no file may be left out of the
+    list, and there must be a C(version) file and, unless O(require_engine_db=false), the engine database dump
+    C(db/engine_backup.db).
   - A truncated or corrupt archive never makes the module fail by itself; it is reported in RV(archives) with
     C(complete=false) and its problems. Use O(fail_on_incomplete) to fail instead.
   - Returns size and SHA-256 of each archive, for a copy kept elsewhere.
