@@ -124,7 +124,11 @@ def verify(opts: dict[str, object]) -> None:
     with tempfile.TemporaryDirectory(prefix="engine-backup.") as work:
         try:
             with tarfile.open(path, "r:*") as archive:
-                archive.extractall(work, filter="data")
+                members = archive.getmembers()
+                for member in members:
+                    if member.name.startswith("/") or ".." in member.name.split("/"):
+                        die("unsafe member %s in %s" % (member.name, path), log)
+                archive.extractall(work, members=members)  # noqa: S202 - names checked above
                 # to the end of the compressed stream, as tar | gzip -d does
                 for _ in iter(lambda: archive.fileobj.read(1 << 20), b""):
                     pass
