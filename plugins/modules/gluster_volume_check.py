@@ -103,8 +103,8 @@ def main():
             for option, value, _got in options:
                 rc, _out, err = module.run_command([gluster, "--mode=script", "volume", "set", name, option, value])
                 if rc != 0:
-                    module.fail_json(msg="gluster volume set %s %s %s exited %d: %s" % (name, option, value, rc,
-                                                                                     err.strip()))
+                    module.fail_json(msg="gluster volume set %s %s %s exited %d: %s" % (
+                        name, option, value, rc, err.strip()))
         selected = [v for v in read() if v.name in to_set]
     report = []
     for volume in selected:

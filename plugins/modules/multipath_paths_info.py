@@ -102,8 +102,8 @@ def main():
                 for m in selected if m.paths_up < params["min_paths"]]
     result = dict(changed=False, maps=[m.as_dict() for m in selected], degraded=degraded, missing=missing)
     if params["fail_on_degraded"] and (degraded or missing):
-        module.fail_json(msg="; ".join([d["message"] for d in degraded] + ["LUN %s has no multipath map" % w
-                                                                             for w in missing]), **result)
+        messages = [d["message"] for d in degraded] + ["LUN %s has no multipath map" % w for w in missing]
+        module.fail_json(msg="; ".join(messages), **result)
     module.exit_json(**result)
 
 
