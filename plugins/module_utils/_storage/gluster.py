@@ -83,7 +83,7 @@ def check_volume(volume: Volume, required: t.Optional[dict[str, tuple[str, ...]]
     required = REQUIRED_OPTIONS if required is None else required
     findings: list[dict[str, t.Any]] = []
 
-    def add(kind: str, message: str, option: t.Optional[str] = None, expected: t.Any = None, got: t.Any = None):
+    def add(kind: str, message: str, option: t.Optional[str] = None, expected: t.Any = None, got: t.Any = None) -> None:
         findings.append({"kind": kind, "option": option, "expected": expected, "got": got,
                          "message": "volume %s: %s" % (volume.name, message)})
 
