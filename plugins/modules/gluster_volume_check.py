@@ -113,7 +113,7 @@ def main():
             findings = [f for f in findings if not (f["kind"] == "option" and to_set.get(volume.name))]
         report.append({"name": volume.name, "status": volume.status, "replica_count": volume.replica_count,
                        "brick_count": volume.brick_count, "findings": findings,
-                       "set": [{"option": o, "value": v} for o, v, _ in to_set.get(volume.name, [])]})
+                       "set": [{"option": o, "value": v} for o, v, _got in to_set.get(volume.name, [])]})
     result = dict(changed=changed, volumes=report)
     if module._diff and changed:
         result["diff"] = {

@@ -127,7 +127,7 @@ def check_archive(path: str, require_engine_db: bool = True) -> ArchiveReport:
             # tarfile stops at the end-of-archive blocks; what follows (the compressor's trailer with its own
             # checksum and length) must be read too, or an archive cut just there would pass
             if archive.fileobj is not None:
-                for _ in iter(lambda: archive.fileobj.read(CHUNK), b""):
+                for _block in iter(lambda: archive.fileobj.read(CHUNK), b""):
                     pass
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         # truncated or corrupt: tarfile or the decompressor stops before the end

@@ -100,7 +100,7 @@ def parse_multipath_ll(text: str) -> list[Map]:
         header = _HEADER.match(line)
         if not header:
             raise ParseError("line %d: not a multipath map header: %r" % (number, line))
-        vendor, _, product = header["vp"].partition(",")
+        vendor, _comma, product = header["vp"].partition(",")
         maps.append(Map(wwid=header["wwid_a"] or header["wwid"], alias=header["alias"], dm=header["dm"],
                         vendor=vendor.strip(), product=product.strip()))
         group = ""

@@ -42,7 +42,7 @@ def write_log(log: str | None, message: str) -> None:
 def parse(argv: list[str]) -> dict[str, object]:
     opts: dict[str, object] = {"mode": None, "scope": [], "file": None, "log": None, "archive-compressor": "gzip"}
     for arg in argv:
-        key, _, value = arg.partition("=")
+        key, _eq, value = arg.partition("=")
         key = key[2:] if key.startswith("--") else ""
         if key == "scope":
             if value not in SCOPES:
@@ -130,7 +130,7 @@ def verify(opts: dict[str, object]) -> None:
                         die("unsafe member %s in %s" % (member.name, path), log)
                 archive.extractall(work, members=members)  # noqa: S202 - names checked above
                 # to the end of the compressed stream, as tar | gzip -d does
-                for _ in iter(lambda: archive.fileobj.read(1 << 20), b""):
+                for _block in iter(lambda: archive.fileobj.read(1 << 20), b""):
                     pass
         except (tarfile.TarError, EOFError, OSError) as error:
             die("cannot open %s: %s" % (path, error), log)
@@ -139,7 +139,7 @@ def verify(opts: dict[str, object]) -> None:
             die("Md5 verification failed: no md5sum", log)
         with open(manifest, encoding="utf-8") as stream:
             for line in stream:
-                digest, _, name = line.rstrip("\n").partition("  ")
+                digest, _sep, name = line.rstrip("\n").partition("  ")
                 member = os.path.join(work, name)
                 if not os.path.isfile(member):
                     die("Md5 verification failed: %s missing" % name, log)
