@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Stand-in for the engine's C(engine-backup) in test containers: the same options (the ones the collection uses),
 the same archive layout, the same verify mode, no database server.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Stand-in for the C(gluster) CLI in tests: ``volume info [--xml]`` and ``[--mode=script] volume set VOL OPT VAL``
 over volumes kept in a JSON state file (GLUSTER_STANDIN_STATE, default /var/lib/gluster-standin/volumes.json):
 ``{"VOL": {"status": "Started", "type": "Replicate", "replica": 3, "arbiter": 0, "bricks": [...],

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Stand-in for C(multipath) in test containers (no device-mapper there): ``multipath -ll`` prints the file
 MULTIPATH_STANDIN_OUTPUT names (default /var/lib/multipath-standin/ll.txt), output of the real command's format;
 ``multipath -r`` / ``-t`` and anything else exit 0 and append their arguments to calls.log next to it.
