@@ -65,15 +65,9 @@ status:
   sample: up
 """
 
-from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.errors import InputError
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.hosted_engine import set_host_deployment
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module import EngineModule
-
-
-def check_timeout(value: int) -> int:
-    if value <= 0:
-        raise InputError("wait_timeout", "a positive number of seconds", value)
-    return value
+from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.wait import positive_seconds
 
 
 def main() -> None:
@@ -85,7 +79,7 @@ def main() -> None:
         wait_timeout=dict(type="int", default=1200),
     ))
     params = module.params
-    timeout = module.validate(check_timeout, params["wait_timeout"])
+    timeout = module.validate(positive_seconds, params["wait_timeout"])
 
     def body(session) -> dict:
         return set_host_deployment(session.system, params["host"], params["state"] == "deployed", module.diff,

@@ -37,9 +37,9 @@ def _module(name: str, module_args: dict[str, Any], work_dir: str, env: dict[str
 
 def _start_module(name: str, module_args: dict[str, Any], work_dir: str, tag: str) -> subprocess.Popen:
     path = write_args(os.path.join(work_dir, f"{name}-{tag}-args.json"), module_args)
-    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / f"{name}.py"), path],  # pylint: disable=consider-using-with
-                            env=dict(os.environ, PYTHONPATH=str(ROOT / ".build")), cwd=work_dir, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    argv = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / f"{name}.py"), path]
+    return subprocess.Popen(argv, env=dict(os.environ, PYTHONPATH=str(ROOT / ".build")),  # pylint: disable=consider-using-with
+                            cwd=work_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _hosts(lab: LabHandle) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional, TypeVar
 
-from .errors import EngineError, WaitTimeout
+from .errors import EngineError, InputError, WaitTimeout
 
 T = TypeVar("T")
 
@@ -50,3 +50,10 @@ def wait_until(
                               % (timeout, attempts, what, last), last_state=last)
         sleep(min(delay, remaining))
         delay = min(delay * 2, max_interval)
+
+
+def positive_seconds(value: int, field: str = "wait_timeout") -> int:
+    """A timeout option: a positive number of seconds."""
+    if value <= 0:
+        raise InputError(field, "a positive number of seconds", value)
+    return value

@@ -1,0 +1,104 @@
+"""playbooks/rolling_maintenance.yml (the rolling_maintenance role) against the lab, on a clock 10 times real time:
+four hosts, three of them hosted-engine hosts, HA VMs on all. Every host cycles through maintenance with every HA
+VM running throughout (the lab's truth: migrations only, no stop) and the hosted-engine scores back to full; with
+too little capacity the run is refused before the first host; a host that does not come back stops the run with the
+hosts after it untouched.
+
+Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_rolling_maintenance.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from tests.lab.testing import LabHandle, running_lab
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+HOSTS = [{"name": f"host0{i}", "memory_gib": 64, "hosted_engine": i <= 3} for i in range(1, 5)]
+VMS = [{"name": f"app-{i}", "host": f"host0{(i % 4) + 1}", "ha": True, "priority": 50, "memory_gib": 4} for i in range(8)]
+
+
+def start(factory: pytest.TempPathFactory, name: str, layout: dict[str, Any]) -> Any:
+    state = factory.mktemp(name)
+    path = state / "lab.yml"
+    path.write_text(yaml.safe_dump(dict(layout, engine_uptime=600)))
+    return running_lab(str(state / "state"), layout=str(path), time_scale=10)
+
+
+@pytest.fixture(name="lab")
+def fixture_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    with start(tmp_path_factory, "rolling", {"hosts": HOSTS, "vms": VMS, "hosted_engine": True}) as handle:
+        yield handle
+
+
+def run(lab: LabHandle, variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    engine = lab.info["engine"]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=str(ROOT / ".venv" / "bin" / "python"),
+               OVIRT_URL=engine["url"], OVIRT_USERNAME=engine["username"], OVIRT_PASSWORD=engine["password"],
+               OVIRT_CAFILE=engine["ca_file"])
+    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", os.path.join(lab.state_dir, "inventory.yml"),
+               str(ROOT / "playbooks" / "rolling_maintenance.yml"), "-e", json.dumps(variables)]
+    return subprocess.run(command, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=600, check=False)
+
+
+def hosts(lab: LabHandle) -> dict[str, dict[str, Any]]:
+    return {h["name"]: h for h in lab.state()["hosts"]}
+
+
+def ha_vm_stops(lab: LabHandle) -> list[str]:
+    return [e["line"] for e in lab.journal() if " qemu " in e["line"] and "app-" in e["line"] and " stopped on " in e["line"]]
+
+
+def test_every_host_cycles_with_every_ha_vm_running_throughout(lab: LabHandle) -> None:
+    done = run(lab, {"ovirt_ha_rolling_timeout": 300})
+    assert done.returncode == 0, done.stdout[-4000:]
+    state = hosts(lab)
+    assert all(h["status"] == "up" for h in state.values())
+    # each host went through maintenance once, hosted-engine hosts after host04, the engine VM's host (host01) last
+    order = [line.split("Host ", 1)[1].split(" ", 1)[0] for line in (e["line"] for e in lab.journal())
+             if "was switched to Maintenance mode" in line]
+    assert order == ["host04", "host02", "host03", "host01"]
+    assert all(state[name]["hosted_engine"]["score"] == 3400 for name in ("host01", "host02", "host03"))
+    assert not any(state[name]["hosted_engine"]["local_maintenance"] for name in ("host01", "host02", "host03"))
+    assert ha_vm_stops(lab) == []  # migrations only
+    assert lab.truth()["violations"] == 0
+    assert lab.info["engine"]["password"] not in done.stdout + done.stderr
+
+
+def test_a_host_that_does_not_come_back_stops_the_run(lab: LabHandle, tmp_path: Path) -> None:
+    hook = tmp_path / "break_host02.yml"
+    hook.write_text(yaml.safe_dump([{
+        "name": "The update of host02 goes wrong: it loses power",
+        "ansible.builtin.command": {"argv": [str(ROOT / ".venv" / "bin" / "python"), "-m", "tests.lab", "fault", "--state-dir",
+                                             lab.state_dir, "host_power_loss", "host02"], "chdir": str(ROOT)},
+        "when": "ovirt_ha_current_host == 'host02'", "changed_when": True}]))
+    done = run(lab, {"ovirt_ha_rolling_timeout": 60, "ovirt_ha_rolling_tasks_file": str(hook)})
+    assert done.returncode != 0
+    assert "host02" in done.stdout[-3000:]
+    journal = [e["line"] for e in lab.journal()]
+    touched = [line.split("Host ", 1)[1].split(" ", 1)[0] for line in journal if "was switched to Maintenance mode" in line]
+    assert touched == ["host04", "host02"]  # host03 and host01 were left as they were
+    state = hosts(lab)
+    assert state["host03"]["status"] == state["host01"]["status"] == "up"
+    assert ha_vm_stops(lab) == []
+
+
+def test_too_little_capacity_is_refused_before_the_first_host(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # two hosts of 32 GiB, HA VMs of 2 x 20 GiB: with one host gone they do not fit
+    layout = {"hosts": [{"name": "host01", "memory_gib": 32}, {"name": "host02", "memory_gib": 32}],
+              "vms": [{"name": "db-1", "host": "host01", "ha": True, "memory_gib": 20},
+                      {"name": "db-2", "host": "host02", "ha": True, "memory_gib": 20}]}
+    with start(tmp_path_factory, "rolling-full", layout) as lab:
+        done = run(lab, {})
+        assert done.returncode != 0
+        assert "rolling maintenance refused before host01" in done.stdout
+        assert not any("was switched to Maintenance mode" in e["line"] for e in lab.journal())
+        assert all(h["status"] == "up" for h in hosts(lab).values())
