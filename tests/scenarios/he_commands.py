@@ -23,11 +23,19 @@ TOOL_ARGS = {"start_engine_vm": {"engine_vm": "started"}, "maintenance_none": {"
              "restart_agent": {"restart_services": True}}
 
 
+def _module_argv(name: str, module_args: dict[str, Any], args_path: str) -> list[str]:
+    write_args(args_path, module_args)
+    return [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / f"{name}.py"), args_path]
+
+
+def _module_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT / ".build"), **(env or {}))
+
+
 def _module(name: str, module_args: dict[str, Any], work_dir: str, env: dict[str, str]) -> dict[str, Any]:
-    path = write_args(os.path.join(work_dir, f"{name}-args.json"), module_args)
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / f"{name}.py"), path],
-                          env=dict(os.environ, PYTHONPATH=str(ROOT / ".build"), **env), cwd=work_dir, capture_output=True,
-                          text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
+    argv = _module_argv(name, module_args, os.path.join(work_dir, f"{name}-args.json"))
+    done = subprocess.run(argv, env=_module_env(env), cwd=work_dir, capture_output=True, text=True,
+                          timeout=PLAYBOOK_TIMEOUT, check=False)
     try:
         result: dict[str, Any] = json.loads(done.stdout)
     except ValueError as exc:
@@ -36,10 +44,9 @@ def _module(name: str, module_args: dict[str, Any], work_dir: str, env: dict[str
 
 
 def _start_module(name: str, module_args: dict[str, Any], work_dir: str, tag: str) -> subprocess.Popen:
-    path = write_args(os.path.join(work_dir, f"{name}-{tag}-args.json"), module_args)
-    argv = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "plugins" / "modules" / f"{name}.py"), path]
-    return subprocess.Popen(argv, env=dict(os.environ, PYTHONPATH=str(ROOT / ".build")),  # pylint: disable=consider-using-with
-                            cwd=work_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = _module_argv(name, module_args, os.path.join(work_dir, f"{name}-{tag}-args.json"))
+    return subprocess.Popen(argv, env=_module_env(), cwd=work_dir,  # pylint: disable=consider-using-with
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _hosts(lab: LabHandle) -> list[dict[str, Any]]:
