@@ -41,6 +41,7 @@ trap 'rm -rf "$logs"' EXIT
 failed=()
 run_one() {
   local s=$1
+  date +%s >"$logs/$s.start"
   if timeout "${MOLECULE_TIMEOUT:-1800}" "$top/.venv/bin/molecule" test -s "$s" >"$logs/$s.log" 2>&1; then
     echo ok >"$logs/$s.rc"
   else
@@ -65,10 +66,11 @@ while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
     fi
     wait "$pid" || true
     cat "$logs/$s.log"
+    took=$(( $(date +%s) - $(cat "$logs/$s.start") ))
     if [ "$(cat "$logs/$s.rc" 2>/dev/null)" = ok ]; then
-      echo "molecule: scenario $s passed"
+      echo "molecule: scenario $s passed in ${took}s"
     else
-      echo "molecule: scenario $s FAILED"
+      echo "molecule: scenario $s FAILED after ${took}s"
       failed+=("$s")
     fi
   done
