@@ -3,7 +3,7 @@
 #   make test        set up everything, then run every test layer (what CI runs)
 #   make test-quick  sanity + unit tests (inner loop)
 #   make bench       benchmarks (ratios against a baseline measured in the same run)
-#   make docs        render the module reference under docs/modules (not committed)
+#   make docs        build the HTML documentation site (user guide + module and role reference) under .build/docs-site
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -83,8 +83,10 @@ units: build-tree
 changelog-lint:
 	$(BIN)/antsibull-changelog lint
 
+# The plugin and role docs, then the documentation site built (warnings are errors) and checked (tests/docs_tests).
 docs-lint: build-tree
 	cd $(TEST_TREE) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	$(BIN)/pytest -p no:cacheprovider tests/docs_tests $(PYTEST_ARGS)
 
 integration: build-tree
 	@bash scripts/run-integration.sh $(TEST_TREE)
@@ -119,9 +121,7 @@ bench: setup
 	@bash scripts/run-benchmarks.sh
 
 docs: venv build-tree
-	rm -rf docs/modules && mkdir -p docs/modules
-	$(BIN)/antsibull-docs collection --use-current --dest-dir docs/modules --output-format simplified-rst ovirt_ha.core
-	@echo "module reference rendered under docs/modules/"
+	@bash scripts/build-docs-site.sh $(CURDIR)/.build/docs-site
 
 lab-down:
 	-$(PY) -m tests.lab down

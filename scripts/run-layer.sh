@@ -37,7 +37,8 @@ case "$name" in
   mypy)        n=$(last_num "in [0-9]+ source files"); n=${n:-0}; what="$n source files type-checked" ;;
   units)       n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n unit tests passed" ;;
   changelog)   n=$(find "$top/changelogs/fragments" -maxdepth 1 -name '*.y*ml' | wc -l); what="$n fragments linted" ;;
-  docs-lint)   n=$(find "$top/plugins/modules" -maxdepth 1 -name '*.py' | wc -l); what="docs of $n modules linted" ;;
+  docs-lint)   m=$(find "$top/plugins/modules" -maxdepth 1 -name '*.py' | wc -l); p=$(last_num "[0-9]+ passed"); p=${p:-0}
+               n=$((m + p)); what="docs of $m modules linted, site built, $p site checks passed" ;;
   integration) t=$(count "^Running [a-z0-9_]+ integration test role"); p=$(last_num "[0-9]+ passed"); p=${p:-0}
                n=$((t + p)); what="$t ansible-test targets, $p lab tests (SDK, IPMI, playbooks) passed" ;;
   scenarios)   n=$(last_num "[0-9]+ passed"); n=${n:-0}; what="$n HA scenario and chaos tests on the virtual clock passed" ;;
