@@ -78,7 +78,7 @@ mypy:
 	@bash scripts/mypy-module-utils.sh
 
 units: build-tree
-	$(BIN)/pytest -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n 2 tests/unit $(PYTEST_ARGS)
 
 changelog-lint:
 	$(BIN)/antsibull-changelog lint

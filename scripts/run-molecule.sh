@@ -32,10 +32,10 @@ if [ "${#scenarios[@]}" -eq 0 ]; then
   echo "molecule: no scenarios yet"
   exit 0
 fi
-# MOLECULE_JOBS scenarios run at once (default 2: most of a scenario's time is SSH round trips and waits, and
+# MOLECULE_JOBS scenarios run at once (default 3: most of a scenario's time is SSH round trips and waits, and
 # scenarios share nothing: their own containers, labels, ports and labs), each for at most MOLECULE_TIMEOUT seconds
 # (default 1800). Each one's output is shown when it ends.
-jobs=${MOLECULE_JOBS:-2}
+jobs=${MOLECULE_JOBS:-3}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 failed=()
