@@ -6,9 +6,9 @@ variables carry the BMCs (and no engine credential), the survey's defaults as ex
 them, and no interactive input. The report comes back in the job artifacts (set_stats in playbook_on_stats).
 
 Job playbooks covered here: configure_fencing, configure_vm_ha, reconcile, health_report, fence_host,
-reconcile_hosted_engine and the preflight of deploy_hosted_engine_ha (its other phases need the containers of
-extensions/molecule/hosted_engine_ha). Not yet: engine_backup and engine_restore_check (the engine machine container of
-extensions/molecule/engine_backup), rolling_maintenance.
+reconcile_hosted_engine, rolling_maintenance and the preflight of deploy_hosted_engine_ha (its other phases need the
+containers of extensions/molecule/hosted_engine_ha). Not yet: engine_backup and engine_restore_check (they need the
+engine machine container of extensions/molecule/engine_backup).
 
 Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_awx_runner.py
 """
@@ -302,3 +302,22 @@ def test_deploy_hosted_engine_ha_preflight_runs_as_an_awx_job(he_lab: LabHandle,
     assert failed.status == "failed"
     assert "hosted_engine_ha_host_id" in failed_messages(failed)
     assert failed.stats["changed"] == {}
+
+
+def test_rolling_maintenance_runs_as_an_awx_job(tmp_path: Path) -> None:
+    """Survey defaults (cluster Default, 1200 s per wait): every host of a three-host cluster through maintenance in
+    turn with its HA VMs migrating away (none stopped), all hosts up again. The role publishes no artifact: the lab's
+    journal is the record."""
+    layout = tmp_path / "lab.yml"
+    layout.write_text(yaml.safe_dump({
+        "engine_uptime": 600, "hosts": [{"name": f"host0{i}", "memory_gib": 64} for i in (1, 2, 3)],
+        "vms": [{"name": f"app-{i}", "host": f"host0{i % 3 + 1}", "ha": True, "memory_gib": 4} for i in range(3)]}))
+    with running_lab(str(tmp_path / "lab"), layout=str(layout), time_scale=10) as lab:
+        result = run_job(lab, tmp_path, "rolling_maintenance", survey_defaults("rolling_maintenance"))
+        assert result.status == "successful", failed_messages(result) or result.stdout.read()[-3000:]
+        journal = [e["line"] for e in lab.journal()]
+        cycled = [line.split("Host ", 1)[1].split(" ", 1)[0] for line in journal if "was switched to Maintenance mode" in line]
+        assert sorted(cycled) == ["host01", "host02", "host03"], cycled
+        assert all(h["status"] == "up" for h in lab.state()["hosts"])
+        assert not [line for line in journal if " qemu " in line and "app-" in line and " stopped on " in line]
+        assert_no_secret(lab, result)
