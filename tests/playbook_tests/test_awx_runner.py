@@ -5,14 +5,21 @@ ovirt_ca_file is the credential's "CA File" path; no OVIRT_CAFILE, no OVIRT_INSE
 variables carry the BMCs (and no engine credential), the survey's defaults as extra variables typed as AWX passes
 them, and no interactive input. The report comes back in the job artifacts (set_stats in playbook_on_stats).
 
+Job playbooks covered here: configure_fencing, configure_vm_ha, reconcile, health_report, fence_host,
+reconcile_hosted_engine, rolling_maintenance and the preflight of deploy_hosted_engine_ha (its other phases need the
+containers of extensions/molecule/hosted_engine_ha). Not yet: engine_backup and engine_restore_check (they need the
+engine machine container of extensions/molecule/engine_backup).
+
 Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_awx_runner.py
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import pytest
 import yaml
@@ -56,9 +63,11 @@ def awx_inventory(lab: LabHandle, path: Path) -> Path:
     return path
 
 
-def run_job(lab: LabHandle, tmp_path: Path, name: str, extravars: dict[str, Any], ca_file: bool = True) -> Any:
+def run_job(lab: LabHandle, tmp_path: Path, name: str, extravars: dict[str, Any], ca_file: bool = True,
+            inventory: Optional[Path] = None, job_tags: Optional[str] = None) -> Any:
+    """One job: ``inventory`` defaults to the lab's hosts with their BMCs; ``job_tags`` as a job template's tags."""
     engine = lab.info["engine"]
-    private = tmp_path / "private"
+    private = Path(tempfile.mkdtemp(prefix="private-", dir=tmp_path))
     (private / "env").mkdir(parents=True)
     private.chmod(0o700)
     # the credential's file injector: written by AWX into the job's private data dir, mode 0600
@@ -76,8 +85,9 @@ def run_job(lab: LabHandle, tmp_path: Path, name: str, extravars: dict[str, Any]
     }
     return ansible_runner.run(
         private_data_dir=str(private), project_dir=str(ROOT), playbook=f"playbooks/{name}.yml",
-        inventory=str(awx_inventory(lab, tmp_path / "inventory.yml")), extravars=extravars, envvars=envvars,
-        passwords={}, quiet=True, timeout=300, settings={"suppress_ansible_output": True, "job_timeout": 300})
+        inventory=str(inventory or awx_inventory(lab, tmp_path / "inventory.yml")), extravars=extravars, envvars=envvars,
+        passwords={}, tags=job_tags, quiet=True, timeout=300,
+        settings={"suppress_ansible_output": True, "job_timeout": 300})
 
 
 def artifacts(result: Any) -> dict[str, Any]:
@@ -150,3 +160,164 @@ def test_without_the_credentials_ca_file_tls_verification_refuses_the_lab_engine
     assert result.status == "failed"
     assert "certificate" in failed_messages(result).lower()
     assert_no_secret(lab, result)
+
+
+def test_fence_host_runs_as_an_awx_job(tmp_path: Path) -> None:
+    """A host the engine sees non_responsive and did not fence (power fencing off in the engine), still powered: the
+    job fences it over IPMI with the inventory's BMC host variables, tells the engine, powers it on again (the
+    survey's default), and reports it in the artifacts."""
+    with running_lab(str(tmp_path / "lab"), hosts=3, vms=6, virtual_clock=True, engine_uptime=600) as lab:
+        lab.engine_ha(power_fence=False, soft_fence=False)
+        lab.fault("host_network_cut", "host02")
+        lab.step(200)
+        assert lab.host_state("host02")["status"] == "non_responsive"
+        extravars = dict(survey_defaults("fence_host"), ovirt_ha_fence_host="host02")
+        assert extravars["ovirt_ha_power_on_after"] == "true"  # a multiple choice: AWX passes the text
+        result = run_job(lab, tmp_path, "fence_host", extravars)
+        assert result.status == "successful", failed_messages(result) or result.stdout.read()[-3000:]
+        assert artifacts(result)["ovirt_ha_fence_host"] == {
+            "host": "host02", "check_mode": False, "power_before": "on", "fenced": True, "engine_confirmed": True,
+            "powered_on": True}
+        # the BMC saw the off, then the on (the engine's power fencing is off: both are the job's)
+        actions = [action for _at, action in lab.host_state("host02")["power_log"]]
+        assert [a for a in actions if a in ("off", "on")] == ["off", "on"], actions
+        assert lab.host_state("host02")["power_on"] is True
+        assert_no_secret(lab, result)
+
+
+def test_fence_host_as_an_awx_job_refuses_a_host_the_engine_sees_up(lab: LabHandle, tmp_path: Path) -> None:
+    result = run_job(lab, tmp_path, "fence_host", dict(survey_defaults("fence_host"), ovirt_ha_fence_host="host03"))
+    assert result.status == "failed"
+    assert "refusing to fence host03: the engine reports it as up" in failed_messages(result)
+    assert "ovirt_ha_fence_host" not in artifacts(result)
+    assert lab.host_state("host03")["power_on"] is True
+    assert_no_secret(lab, result)
+
+
+def he_inventory(lab: LabHandle, path: Path, hosts: dict[str, dict[str, Any]]) -> Path:
+    path.write_text(yaml.safe_dump({"all": {"children": {"hosted_engine_hosts": {"hosts": hosts}}}}))
+    path.chmod(0o600)
+    return path
+
+
+def he_host_vars(lab: LabHandle, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """Each lab hosted-engine host as an inventory host (connection local in place of SSH): its hosted-engine.conf,
+    and the stand-in hosted-engine command at the path the role is told, talking to that host's lab socket."""
+    he = lab.info["hosted_engine"]
+    hosts = {}
+    for host in he["hosts"]:
+        root = tmp_path / "hosts" / host["name"]
+        root.mkdir(parents=True)
+        conf = root / "hosted-engine.conf"
+        conf.write_text(f"host_id={host['host_id']}\nsdUUID={he['storage_domain_id']}\n", encoding="utf-8")
+        command = root / "hosted-engine"
+        command.write_text(f"#!/bin/sh\nHE_STANDIN_SOCKET={host['socket_dir']}/lab.sock exec {ROOT / '.venv' / 'bin' / 'python'} "
+                           f"{ROOT / 'tests' / 'lab' / 'standin' / 'hosted_engine_cli.py'} \"$@\"\n", encoding="utf-8")
+        command.chmod(0o755)
+        hosts[host["name"]] = {"ansible_connection": "local", "ovirt_ha_he_hostname": host["address"],
+                               "ha_runtime_he_config": str(conf), "ha_runtime_he_command": str(command),
+                               "ha_runtime_he_metadata_path": he["metadata_volume"]}
+    return hosts
+
+
+@pytest.fixture()
+def he_lab(tmp_path: Path) -> Iterator[LabHandle]:
+    with running_lab(str(tmp_path / "lab"), hosts=3, vms=2, hosted_engine=True, no_bmcs=True, time_scale=20,
+                     engine_uptime=600) as handle:
+        yield handle
+
+
+def wait_lab_seconds(lab: LabHandle, seconds: float) -> None:
+    """Until the lab's clock (20 times faster than real time in these labs) has moved ``seconds``."""
+    until = lab.state()["clock"]["now"] + seconds
+    deadline = time.monotonic() + 120
+    while lab.state()["clock"]["now"] < until:
+        assert time.monotonic() < deadline, "the lab clock does not move"
+        time.sleep(0.5)
+
+
+def test_reconcile_hosted_engine_runs_as_an_awx_job(he_lab: LabHandle, tmp_path: Path) -> None:
+    """The engine VM crashed and no agent restarts it. Two jobs as a schedule runs them (survey defaults: fail on
+    problems): the first sees the engine VM run nowhere and gives the agents their grace (engine_down_grace, 90 lab
+    seconds, remembered next to the metadata volume); the next, after the grace, starts the engine VM on one host with
+    that host's hosted-engine command, waits for the engine, and reports it in the artifacts."""
+    he_lab.fault("agents_failover_off")
+    he_lab.fault("engine_vm_crash")
+    inventory = he_inventory(he_lab, tmp_path / "he-inventory.yml", he_host_vars(he_lab, tmp_path))
+    first = run_job(he_lab, tmp_path, "reconcile_hosted_engine", survey_defaults("reconcile_hosted_engine"),
+                    inventory=inventory)
+    assert first.status == "successful", failed_messages(first) or first.stdout.read()[-3000:]
+    report = artifacts(first)["ovirt_ha_hosted_engine"]
+    assert report["action"] is None and report["engine"]["state"] == "down", report
+    assert [f["kind"] for f in report["findings"]] == ["engine_down"], report["findings"]
+
+    wait_lab_seconds(he_lab, 100)
+    second = run_job(he_lab, tmp_path, "reconcile_hosted_engine", survey_defaults("reconcile_hosted_engine"),
+                     inventory=inventory)
+    assert second.status == "successful", failed_messages(second) or second.stdout.read()[-3000:]
+    report = artifacts(second)["ovirt_ha_hosted_engine"]
+    assert report["action"] is not None, report
+    assert report["action"]["operation"] == "start_engine_vm" and report["action_result"] == "done", report
+    assert report["problems"] == []
+    host = report["action"]["host"]
+    started = [e["text"] for e in he_lab.journal() if "HostedEngine started on" in e["text"]]
+    assert started == [f"HostedEngine started on {host} by tool {host} (hosted-engine --vm-start)"], started
+    for result in (first, second):
+        assert_no_secret(he_lab, result)
+
+
+def deploy_inventory(lab: LabHandle, path: Path, host_ids: dict[str, int]) -> Path:
+    """The deployment's inventory as the molecule scenario hosted_engine_ha has it (its group variables), for the
+    lab's hosted-engine hosts reached locally: each host's name as its agent writes it in the lab's metadata volume,
+    and that volume where the role looks for it."""
+    deployment = yaml.safe_load((ROOT / "extensions" / "molecule" / "hosted_engine_ha" / "inventory" / "group_vars"
+                                 / "hosted_engine_hosts.yml").read_text())
+    group_vars = {k: v for k, v in deployment.items() if k.startswith("hosted_engine_ha_")}
+    group_vars["hosted_engine_ha_metadata_path"] = lab.info["hosted_engine"]["metadata_volume"]
+    hosts = {h["name"]: {"ansible_connection": "local", "hosted_engine_ha_hostname": h["address"],
+                         "hosted_engine_ha_host_id": host_ids[h["name"]]} for h in lab.info["hosted_engine"]["hosts"]}
+    path.write_text(yaml.safe_dump({"all": {"children": {"hosted_engine_hosts": {"hosts": hosts, "vars": group_vars}}}}))
+    path.chmod(0o600)
+    return path
+
+
+def test_deploy_hosted_engine_ha_preflight_runs_as_an_awx_job(he_lab: LabHandle, tmp_path: Path) -> None:
+    """Only the role's preflight (job tags hosted_engine_ha_preflight; the install, configure and service phases need
+    the molecule containers, see extensions/molecule/hosted_engine_ha): every variable checked, the host ids unique
+    among the job's hosts, each host's id free or its own in the lab's metadata volume (read through
+    hosted_engine_status). Then the same job with two hosts claiming one id fails on every host, naming the variable."""
+    ids = {h["name"]: h["host_id"] for h in he_lab.info["hosted_engine"]["hosts"]}
+    result = run_job(he_lab, tmp_path, "deploy_hosted_engine_ha", {}, job_tags="hosted_engine_ha_preflight",
+                     inventory=deploy_inventory(he_lab, tmp_path / "deploy.yml", ids))
+    assert result.status == "successful", failed_messages(result) or result.stdout.read()[-3000:]
+    ran = {e["event_data"]["task"] for e in result.events if e.get("event") == "runner_on_ok"}
+    assert "Preflight | host id is free in the metadata volume" in ran, sorted(ran)
+    assert not [t for t in ran if not t.startswith(("Preflight", "Validating arguments", "Gathering Facts"))], sorted(ran)
+    assert result.stats["changed"] == {}
+    assert_no_secret(he_lab, result)
+
+    clash = dict(ids, host03=ids["host01"])
+    failed = run_job(he_lab, tmp_path, "deploy_hosted_engine_ha", {}, job_tags="hosted_engine_ha_preflight",
+                     inventory=deploy_inventory(he_lab, tmp_path / "clash.yml", clash))
+    assert failed.status == "failed"
+    assert "hosted_engine_ha_host_id" in failed_messages(failed)
+    assert failed.stats["changed"] == {}
+
+
+def test_rolling_maintenance_runs_as_an_awx_job(tmp_path: Path) -> None:
+    """Survey defaults (cluster Default, 1200 s per wait): every host of a three-host cluster through maintenance in
+    turn with its HA VMs migrating away (none stopped), all hosts up again. The role publishes no artifact: the lab's
+    journal is the record."""
+    layout = tmp_path / "lab.yml"
+    layout.write_text(yaml.safe_dump({
+        "engine_uptime": 600, "hosts": [{"name": f"host0{i}", "memory_gib": 64} for i in (1, 2, 3)],
+        "vms": [{"name": f"app-{i}", "host": f"host0{i % 3 + 1}", "ha": True, "memory_gib": 4} for i in range(3)]}))
+    with running_lab(str(tmp_path / "lab"), layout=str(layout), time_scale=10) as lab:
+        result = run_job(lab, tmp_path, "rolling_maintenance", survey_defaults("rolling_maintenance"))
+        assert result.status == "successful", failed_messages(result) or result.stdout.read()[-3000:]
+        journal = [e["line"] for e in lab.journal()]
+        cycled = [line.split("Host ", 1)[1].split(" ", 1)[0] for line in journal if "was switched to Maintenance mode" in line]
+        assert sorted(cycled) == ["host01", "host02", "host03"], cycled
+        assert all(h["status"] == "up" for h in lab.state()["hosts"])
+        assert not [line for line in journal if " qemu " in line and "app-" in line and " stopped on " in line]
+        assert_no_secret(lab, result)
