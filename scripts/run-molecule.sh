@@ -21,10 +21,17 @@ if [ "$#" -gt 0 ]; then
     scenarios+=("$name")
   done
 else
+  # the longest scenarios (several containers, a hosted-engine lab on a scaled real clock) start first, so the
+  # short ones fill the gaps instead of one long scenario running alone at the end
+  long_first=(hosted_engine_ha ha_runtime_hosted_engine storage_ha)
+  for name in "${long_first[@]}"; do
+    if [ -e "extensions/molecule/$name/molecule.yml" ]; then scenarios+=("$name"); fi
+  done
   for f in extensions/molecule/*/molecule.yml; do
     [ -e "$f" ] || continue
     name=$(basename "$(dirname "$f")")
     [ "$name" = "default" ] && continue
+    case " ${long_first[*]} " in *" $name "*) continue ;; esac
     scenarios+=("$name")
   done
 fi
