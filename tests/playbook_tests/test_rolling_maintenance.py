@@ -8,18 +8,15 @@ Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_rolling_main
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
+from tests.lab.playbook import ROOT, PlaybookRun, run_playbook
 from tests.lab.testing import LabHandle, running_lab
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 HOSTS = [{"name": f"host0{i}", "memory_gib": 64, "hosted_engine": i <= 3} for i in range(1, 5)]
 VMS = [{"name": f"app-{i}", "host": f"host0{(i % 4) + 1}", "ha": True, "priority": 50, "memory_gib": 4} for i in range(8)]
@@ -38,15 +35,8 @@ def fixture_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]
         yield handle
 
 
-def run(lab: LabHandle, variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    engine = lab.info["engine"]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=str(ROOT / ".venv" / "bin" / "python"),
-               OVIRT_URL=engine["url"], OVIRT_USERNAME=engine["username"], OVIRT_PASSWORD=engine["password"],
-               OVIRT_CAFILE=engine["ca_file"])
-    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", os.path.join(lab.state_dir, "inventory.yml"),
-               str(ROOT / "playbooks" / "rolling_maintenance.yml"), "-e", json.dumps(variables)]
-    return subprocess.run(command, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=600, check=False)
+def run(lab: LabHandle, variables: dict[str, Any], *args: str) -> PlaybookRun:
+    return run_playbook(lab, "rolling_maintenance.yml", *args, variables=variables, timeout=600)
 
 
 def hosts(lab: LabHandle) -> dict[str, dict[str, Any]]:
@@ -70,7 +60,7 @@ def test_every_host_cycles_with_every_ha_vm_running_throughout(lab: LabHandle) -
     assert not any(state[name]["hosted_engine"]["local_maintenance"] for name in ("host01", "host02", "host03"))
     assert ha_vm_stops(lab) == []  # migrations only
     assert lab.truth()["violations"] == 0
-    assert lab.info["engine"]["password"] not in done.stdout + done.stderr
+    assert lab.info["engine"]["password"] not in done.text
 
 
 def test_a_host_that_does_not_come_back_stops_the_run(lab: LabHandle, tmp_path: Path) -> None:
