@@ -92,3 +92,59 @@ def test_too_little_capacity_is_refused_before_the_first_host(tmp_path_factory: 
         assert "rolling maintenance refused before host01" in done.stdout
         assert not any("was switched to Maintenance mode" in e["line"] for e in lab.journal())
         assert all(h["status"] == "up" for h in hosts(lab).values())
+
+
+def test_check_mode_changes_nothing_in_the_lab(lab: LabHandle, tmp_path: Path) -> None:
+    before = lab.state()
+    round_file = tmp_path / "round.txt"
+    done = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_engine_vm_update": True,
+                     "ovirt_ha_rolling_state_file": str(round_file)}, "--check")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert done.changed > 0  # it says what it would do: global maintenance, every host to maintenance and back
+    after = lab.state()
+    # no host changed status (not even for a moment), none went to local maintenance, global maintenance never set
+    assert {h["name"]: h["status_log"] for h in after["hosts"]} == {h["name"]: h["status_log"] for h in before["hosts"]}
+    assert all(h["status"] == "up" for h in after["hosts"])
+    assert not any(h["hosted_engine"]["local_maintenance"] for h in after["hosts"] if "hosted_engine" in h)
+    assert after["engine"]["global_maintenance"] is False
+    assert not any("Maintenance" in e["line"] for e in lab.journal())
+    assert not round_file.exists()
+    assert ha_vm_stops(lab) == []
+
+
+def recording_hook(lab: LabHandle, tmp_path: Path, fail_on: str) -> tuple[Path, Path]:
+    """A user's tasks file that writes down, for each host, whether the lab's engine was in global maintenance while
+    the host was in maintenance, and fails (an update that went wrong) on ``fail_on``."""
+    record = tmp_path / "global_maintenance.txt"
+    hook = tmp_path / "update.yml"
+    hook.write_text(yaml.safe_dump([
+        {"name": "The lab's view while the host is in maintenance",
+         "ansible.builtin.uri": {"url": lab.admin_url + "/state", "return_content": True}, "register": "lab_now"},
+        {"name": "Write down global maintenance",
+         "ansible.builtin.lineinfile": {"path": str(record), "create": True, "mode": "0600",
+                                        "line": "{{ ovirt_ha_current_host }} {{ lab_now.json.engine.global_maintenance }}"}},
+        {"name": "The update goes wrong", "ansible.builtin.fail": {"msg": "the update of {{ ovirt_ha_current_host }} failed"},
+         "when": f"ovirt_ha_current_host == '{fail_on}'"}]))
+    return hook, record
+
+
+def test_global_maintenance_only_for_an_engine_vm_update_and_cleared_when_a_task_fails(lab: LabHandle, tmp_path: Path) -> None:
+    hook, record = recording_hook(lab, tmp_path, fail_on="host02")
+    plain = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_rolling_tasks_file": str(hook), "ovirt_ha_rolling_hosts": ["host04"]})
+    assert plain.returncode == 0, plain.stdout[-4000:]
+    assert record.read_text().splitlines() == ["host04 False"]  # hosts cycled without global maintenance
+
+    record.unlink()
+    engine_update = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_rolling_tasks_file": str(hook),
+                              "ovirt_ha_engine_vm_update": True})
+    assert engine_update.returncode != 0
+    assert "the update of host02 failed" in engine_update.failures()
+    # set for the whole run (both hosts it reached), cleared at the end although host02's update failed
+    assert record.read_text().splitlines() == ["host04 True", "host02 True"]
+    state = lab.state()
+    assert state["engine"]["global_maintenance"] is False
+    touched = [e["line"].split("Host ", 1)[1].split(" ", 1)[0] for e in lab.journal() if "was switched to Maintenance mode" in e["line"]]
+    assert touched == ["host04", "host04", "host02"]  # the run stopped at host02: host03 and host01 untouched
+    hosts_now = {h["name"]: h for h in state["hosts"]}
+    assert hosts_now["host03"]["status"] == hosts_now["host01"]["status"] == "up"
+    assert ha_vm_stops(lab) == []
