@@ -10,9 +10,11 @@ module: engine_backup_archive_info
 short_description: Check that engine-backup archives are complete and readable
 version_added: 1.1.0
 description:
-  - Reads each archive written by C(engine-backup --mode=backup) to its end, and checks it against its own
-    C(md5sum) manifest. Every listed file must be present with that checksum, no file may be left out of the
-    list, and there must be a C(version) file and, unless O(require_engine_db=false), the engine database dump
+  - Reads each archive written by C(engine-backup --mode=backup) to its end, and checks it against its own hash
+    file, C(sha256sum) (what engine-backup writes since oVirt 4.4) or C(md5sum) (older archives), the one
+    engine-backup's verify mode would use. Every listed file must be present with that checksum, no file may be
+    left out of the list, the configuration tar C(files) (when the scope had files) must be readable to its end,
+    and there must be a C(version) file and, unless O(require_engine_db=false), the engine database dump
     C(db/engine_backup.db).
   - A truncated or corrupt archive never makes the module fail by itself; it is reported in RV(archives) with
     C(complete=false) and its problems. Use O(fail_on_incomplete) to fail instead.
@@ -63,7 +65,7 @@ archives:
     size: {description: Size in bytes., type: int}
     sha256: {description: SHA-256 of the archive file., type: str}
     version: {description: The engine version the backup was made with (its C(version) file)., type: str}
-    files: {description: Number of configuration files in C(files/)., type: int}
+    files: {description: Number of configuration files in the configuration tar C(files) (0 without one)., type: int}
     databases: {description: Database dumps in C(db/)., type: list, elements: str}
     complete: {description: Whether the archive passed every check., type: bool}
     problems:

@@ -5,19 +5,15 @@ Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_fencing_role
 """
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
 import yaml
 
+from tests.lab.playbook import PlaybookRun, run_playbook
 from tests.lab.testing import LabHandle, running_lab
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
@@ -27,45 +23,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
         yield handle
 
 
-class Run:
-    """One ansible-playbook run: its recap, custom stats (set_stats, as AWX keeps them) and failure messages."""
-
-    def __init__(self, done: subprocess.CompletedProcess[str]) -> None:
-        self.returncode = done.returncode
-        self.stdout = done.stdout
-        self.text = done.stdout + done.stderr
-
-    @property
-    def changed(self) -> int:
-        counts = re.findall(r"changed=(\d+)", self.stdout)
-        assert counts, self.text[-3000:]
-        return sum(int(n) for n in counts)
-
-    @property
-    def report(self) -> dict[str, Any]:
-        found = re.search(r"^\tRUN: (.*)$", self.stdout, re.M)
-        assert found, self.text[-3000:]
-        report: dict[str, Any] = json.loads(found.group(1))["ovirt_ha_fencing"]["Default"]
-        return report
-
-    def failures(self) -> list[str]:
-        return [str(json.loads(line.split(" => ", 1)[1]).get("msg")) for line in self.stdout.splitlines()
-                if "FAILED! => {" in line]
+def run(lab: LabHandle, *args: str, inventory: Optional[str] = None) -> PlaybookRun:
+    return run_playbook(lab, "configure_fencing.yml", *args, inventory=inventory)
 
 
-def run(lab: LabHandle, *args: str, inventory: Optional[str] = None) -> Run:
-    engine = lab.info["engine"]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_SHOW_CUSTOM_STATS="true",
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-               ANSIBLE_PYTHON_INTERPRETER=str(ROOT / ".venv" / "bin" / "python"),
-               OVIRT_URL=engine["url"], OVIRT_USERNAME=engine["username"], OVIRT_PASSWORD=engine["password"],
-               OVIRT_CAFILE=engine["ca_file"])
-    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"),
-               "-i", inventory or os.path.join(lab.state_dir, "inventory.yml"),
-               str(ROOT / "playbooks" / "configure_fencing.yml"), *args]
-    done = subprocess.run(command, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=300, check=False)
-    return Run(done)
+def report(done: PlaybookRun) -> dict[str, Any]:
+    """The run's report of the Default cluster (custom stat ovirt_ha_fencing)."""
+    result: dict[str, Any] = done.stats("ovirt_ha_fencing")["Default"]
+    return result
 
 
 def agents(lab: LabHandle) -> dict[str, list[Any]]:
@@ -107,23 +72,23 @@ def test_check_mode_changes_nothing_then_apply_then_reapply_changes_nothing(lab:
     assert before != 60
     checked = run(lab, *policy, "--check", "--diff")
     assert checked.returncode == 0, checked.text[-3000:]
-    assert checked.changed >= 1 and checked.report["check_mode"] is True
+    assert checked.changed >= 1 and report(checked)["check_mode"] is True
     assert threshold(lab) == before
 
     applied = run(lab, *policy, "--diff")
     assert applied.returncode == 0, applied.text[-3000:]
-    report = applied.report
-    assert report["changed"] is True and "more than 60% of the cluster" in report["policy_effect"]
+    found = report(applied)
+    assert found["changed"] is True and "more than 60% of the cluster" in found["policy_effect"]
     assert threshold(lab) == 60
     assert [(h["name"], h["pm_enabled"], h["agent_reachable"], h["power_state"], h["proxy_available"], h["ready"])
-            for h in report["hosts"]] == [(f"host0{i}", True, True, "on", True, True) for i in (1, 2, 3)]
-    assert report["hosts"][0]["proxies"] == ["host02", "host03"]
+            for h in found["hosts"]] == [(f"host0{i}", True, True, "on", True, True) for i in (1, 2, 3)]
+    assert found["hosts"][0]["proxies"] == ["host02", "host03"]
     bmc = lab.info["hosts"][0]["bmc"]
     assert [(a.type, a.address, a.port) for a in agents(lab)["host01"]] == [("ipmilan", bmc["address"], bmc["port"])]
 
     again = run(lab, *policy)
     assert again.returncode == 0 and again.changed == 0, again.text[-3000:]
-    assert again.report["changed"] is False and again.report["restored_password"] == []
+    assert report(again)["changed"] is False and report(again)["restored_password"] == []
     for secret in [lab.info["engine"]["password"]] + [h["bmc"]["password"] for h in lab.info["hosts"]]:
         assert secret not in applied.text + again.text
     assert run(lab).returncode == 0 and threshold(lab) == 50
@@ -169,21 +134,21 @@ def test_verify_detects_a_stale_engine_password_and_the_restore_fixes_only_that_
 
         checked = run(lab, "--check", "-e", "ovirt_ha_restore_password=true", inventory=rotated)
         assert checked.returncode == 0, checked.text[-3000:]
-        assert checked.changed == 1 and checked.report["restored_password"] == ["host03"]
+        assert checked.changed == 1 and report(checked)["restored_password"] == ["host03"]
 
         fixed = run(lab, "-e", "ovirt_ha_restore_password=true", "--diff", inventory=rotated)
         assert fixed.returncode == 0, fixed.text[-3000:]
         assert fixed.changed == 1
-        report = fixed.report
-        assert report["restored_password"] == ["host03"]
-        assert [h["name"] for h in report["hosts"] if h["changed"]] == ["host03"]
-        assert all(h["ready"] for h in report["hosts"])
+        found = report(fixed)
+        assert found["restored_password"] == ["host03"]
+        assert [h["name"] for h in found["hosts"] if h["changed"]] == ["host03"]
+        assert all(h["ready"] for h in found["hosts"])
 
         again = run(lab, "-e", "ovirt_ha_restore_password=true", inventory=rotated)
         assert again.returncode == 0 and again.changed == 0, again.text[-3000:]
-        assert again.report["restored_password"] == []
+        assert report(again)["restored_password"] == []
         assert current["host03"] not in fixed.text + again.text + detected.text
     finally:
         lab.clear_faults()
     # the BMC has its first password again: store it back so the lab is as it was
-    assert run(lab, "-e", "ovirt_ha_restore_password=true").report["restored_password"] == ["host03"]
+    assert report(run(lab, "-e", "ovirt_ha_restore_password=true"))["restored_password"] == ["host03"]

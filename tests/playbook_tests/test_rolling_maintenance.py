@@ -8,18 +8,15 @@ Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_rolling_main
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
+from tests.lab.playbook import ROOT, PlaybookRun, run_playbook
 from tests.lab.testing import LabHandle, running_lab
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 HOSTS = [{"name": f"host0{i}", "memory_gib": 64, "hosted_engine": i <= 3} for i in range(1, 5)]
 VMS = [{"name": f"app-{i}", "host": f"host0{(i % 4) + 1}", "ha": True, "priority": 50, "memory_gib": 4} for i in range(8)]
@@ -38,15 +35,8 @@ def fixture_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]
         yield handle
 
 
-def run(lab: LabHandle, variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    engine = lab.info["engine"]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=str(ROOT / ".venv" / "bin" / "python"),
-               OVIRT_URL=engine["url"], OVIRT_USERNAME=engine["username"], OVIRT_PASSWORD=engine["password"],
-               OVIRT_CAFILE=engine["ca_file"])
-    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", os.path.join(lab.state_dir, "inventory.yml"),
-               str(ROOT / "playbooks" / "rolling_maintenance.yml"), "-e", json.dumps(variables)]
-    return subprocess.run(command, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=600, check=False)
+def run(lab: LabHandle, variables: dict[str, Any], *args: str) -> PlaybookRun:
+    return run_playbook(lab, "rolling_maintenance.yml", *args, variables=variables, timeout=600)
 
 
 def hosts(lab: LabHandle) -> dict[str, dict[str, Any]]:
@@ -70,7 +60,7 @@ def test_every_host_cycles_with_every_ha_vm_running_throughout(lab: LabHandle) -
     assert not any(state[name]["hosted_engine"]["local_maintenance"] for name in ("host01", "host02", "host03"))
     assert ha_vm_stops(lab) == []  # migrations only
     assert lab.truth()["violations"] == 0
-    assert lab.info["engine"]["password"] not in done.stdout + done.stderr
+    assert lab.info["engine"]["password"] not in done.text
 
 
 def test_a_host_that_does_not_come_back_stops_the_run(lab: LabHandle, tmp_path: Path) -> None:
@@ -102,3 +92,59 @@ def test_too_little_capacity_is_refused_before_the_first_host(tmp_path_factory: 
         assert "rolling maintenance refused before host01" in done.stdout
         assert not any("was switched to Maintenance mode" in e["line"] for e in lab.journal())
         assert all(h["status"] == "up" for h in hosts(lab).values())
+
+
+def test_check_mode_changes_nothing_in_the_lab(lab: LabHandle, tmp_path: Path) -> None:
+    before = lab.state()
+    round_file = tmp_path / "round.txt"
+    done = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_engine_vm_update": True,
+                     "ovirt_ha_rolling_state_file": str(round_file)}, "--check")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert done.changed > 0  # it says what it would do: global maintenance, every host to maintenance and back
+    after = lab.state()
+    # no host changed status (not even for a moment), none went to local maintenance, global maintenance never set
+    assert {h["name"]: h["status_log"] for h in after["hosts"]} == {h["name"]: h["status_log"] for h in before["hosts"]}
+    assert all(h["status"] == "up" for h in after["hosts"])
+    assert not any(h["hosted_engine"]["local_maintenance"] for h in after["hosts"] if "hosted_engine" in h)
+    assert after["engine"]["global_maintenance"] is False
+    assert not any("Maintenance" in e["line"] for e in lab.journal())
+    assert not round_file.exists()
+    assert ha_vm_stops(lab) == []
+
+
+def recording_hook(lab: LabHandle, tmp_path: Path, fail_on: str) -> tuple[Path, Path]:
+    """A user's tasks file that writes down, for each host, whether the lab's engine was in global maintenance while
+    the host was in maintenance, and fails (an update that went wrong) on ``fail_on``."""
+    record = tmp_path / "global_maintenance.txt"
+    hook = tmp_path / "update.yml"
+    hook.write_text(yaml.safe_dump([
+        {"name": "The lab's view while the host is in maintenance",
+         "ansible.builtin.uri": {"url": lab.admin_url + "/state", "return_content": True}, "register": "lab_now"},
+        {"name": "Write down global maintenance",
+         "ansible.builtin.lineinfile": {"path": str(record), "create": True, "mode": "0600",
+                                        "line": "{{ ovirt_ha_current_host }} {{ lab_now.json.engine.global_maintenance }}"}},
+        {"name": "The update goes wrong", "ansible.builtin.fail": {"msg": "the update of {{ ovirt_ha_current_host }} failed"},
+         "when": f"ovirt_ha_current_host == '{fail_on}'"}]))
+    return hook, record
+
+
+def test_global_maintenance_only_for_an_engine_vm_update_and_cleared_when_a_task_fails(lab: LabHandle, tmp_path: Path) -> None:
+    hook, record = recording_hook(lab, tmp_path, fail_on="host02")
+    plain = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_rolling_tasks_file": str(hook), "ovirt_ha_rolling_hosts": ["host04"]})
+    assert plain.returncode == 0, plain.stdout[-4000:]
+    assert record.read_text().splitlines() == ["host04 False"]  # hosts cycled without global maintenance
+
+    record.unlink()
+    engine_update = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_rolling_tasks_file": str(hook),
+                              "ovirt_ha_engine_vm_update": True})
+    assert engine_update.returncode != 0
+    assert "the update of host02 failed" in engine_update.failures()
+    # set for the whole run (both hosts it reached), cleared at the end although host02's update failed
+    assert record.read_text().splitlines() == ["host04 True", "host02 True"]
+    state = lab.state()
+    assert state["engine"]["global_maintenance"] is False
+    touched = [e["line"].split("Host ", 1)[1].split(" ", 1)[0] for e in lab.journal() if "was switched to Maintenance mode" in e["line"]]
+    assert touched == ["host04", "host04", "host02"]  # the run stopped at host02: host03 and host01 untouched
+    hosts_now = {h["name"]: h for h in state["hosts"]}
+    assert hosts_now["host03"]["status"] == hosts_now["host01"]["status"] == "up"
+    assert ha_vm_stops(lab) == []

@@ -6,19 +6,15 @@ Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_vm_ha_role.p
 """
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
+from tests.lab.playbook import PlaybookRun, run_playbook
 from tests.lab.testing import LabHandle, running_lab
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 # host01 is the largest; its two database VMs (48 GiB) do not fit into what host02 and host03 have left (44 GiB:
 # 32 GiB each, 8 GiB reserved by the engine, 4 GiB used by web on host02).
@@ -38,36 +34,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
         yield handle
 
 
-class Run:
-    def __init__(self, done: subprocess.CompletedProcess[str]) -> None:
-        self.returncode = done.returncode
-        self.stdout = done.stdout
-        self.text = done.stdout + done.stderr
-
-    @property
-    def changed(self) -> int:
-        counts = re.findall(r"changed=(\d+)", self.stdout)
-        assert counts, self.text[-3000:]
-        return sum(int(n) for n in counts)
-
-    @property
-    def report(self) -> dict[str, Any]:
-        found = re.search(r"^\tRUN: (.*)$", self.stdout, re.M)
-        assert found, self.text[-3000:]
-        report: dict[str, Any] = json.loads(found.group(1))["ovirt_ha_vm_ha"]
-        return report
+def run(lab: LabHandle, variables: dict[str, Any], *args: str) -> PlaybookRun:
+    return run_playbook(lab, "configure_vm_ha.yml", *args, variables=variables)
 
 
-def run(lab: LabHandle, variables: dict[str, Any], *args: str) -> Run:
-    engine = lab.info["engine"]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_SHOW_CUSTOM_STATS="true",
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_PYTHON_INTERPRETER=str(ROOT / ".venv" / "bin" / "python"),
-               OVIRT_URL=engine["url"], OVIRT_USERNAME=engine["username"], OVIRT_PASSWORD=engine["password"],
-               OVIRT_CAFILE=engine["ca_file"])
-    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", os.path.join(lab.state_dir, "inventory.yml"),
-               str(ROOT / "playbooks" / "configure_vm_ha.yml"), "-e", json.dumps(variables), *args]
-    return Run(subprocess.run(command, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=300, check=False))
+def report(done: PlaybookRun) -> dict[str, Any]:
+    result: dict[str, Any] = done.stats("ovirt_ha_vm_ha")
+    return result
 
 
 def settings(lab: LabHandle) -> dict[str, tuple[Any, ...]]:
@@ -91,7 +64,7 @@ def test_patterns_classes_and_the_lease_rule_check_mode_apply_reapply(lab: LabHa
     before = settings(lab)
     checked = run(lab, DB, "--check", "--diff")
     assert checked.returncode == 0, checked.text[-3000:]
-    assert checked.changed == 1 and sorted(checked.report["changed"]) == ["db-1", "db-2", "web"]
+    assert checked.changed == 1 and sorted(report(checked)["changed"]) == ["db-1", "db-2", "web"]
     assert settings(lab) == before
 
     applied = run(lab, DB, "--diff")
@@ -104,7 +77,7 @@ def test_patterns_classes_and_the_lease_rule_check_mode_apply_reapply(lab: LabHa
 
     again = run(lab, DB)
     assert again.returncode == 0 and again.changed == 0, again.text[-3000:]
-    assert again.report["changed"] == []
+    assert report(again)["changed"] == []
     assert lab.info["engine"]["password"] not in applied.text + again.text
 
 
@@ -141,11 +114,11 @@ def test_down_ha_vms_are_reported_and_capacity_warns_or_fails(lab: LabHandle) ->
     assert run(lab, DB).returncode == 0  # the database VMs HA (already so when the first test ran)
     warned = run(lab, dict(DB, ovirt_ha_capacity_check="warn"))
     assert warned.returncode == 0 and warned.changed == 0, warned.text[-3000:]
-    report = warned.report
-    assert report["ha_vms_down"] == ["batch"]
+    found = report(warned)
+    assert found["ha_vms_down"] == ["batch"]
     assert "highly available VMs of cluster Default are down and were not restarted by the engine" in warned.stdout
     gib = 1024 ** 3
-    assert report["capacity"] == {"largest_host": "host01", "ha_memory_on_it": 48 * gib,
+    assert found["capacity"] == {"largest_host": "host01", "ha_memory_on_it": 48 * gib,
                                   "free_on_other_hosts": 44 * gib, "ok": False}
     assert "if host01 fails, its highly available VMs need 48.0 GiB and the other hosts that are up have 44.0 GiB" \
         in warned.stdout
@@ -158,4 +131,4 @@ def test_down_ha_vms_are_reported_and_capacity_warns_or_fails(lab: LabHandle) ->
                    ovirt_ha_vm_patterns=["db-1"])
     passed = run(lab, smaller)
     assert passed.returncode == 0, passed.text[-3000:]
-    assert passed.report["capacity"]["ok"] is True and passed.report["changed"] == ["db-2"]
+    assert report(passed)["capacity"]["ok"] is True and report(passed)["changed"] == ["db-2"]

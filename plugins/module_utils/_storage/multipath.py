@@ -20,7 +20,10 @@ import typing as t
 from dataclasses import dataclass, field
 
 PRIVATE_TAG = "# VDSM PRIVATE"
-REVISION_TAG = re.compile(r"^# VDSM REVISION (\d+)\.(\d+)\s*$")
+# vdsm's rules (lib/vdsm/storage/mpathconf.py, read_metadata): the second line *starts with* the private tag, its
+# own or the older "# RHEV PRIVATE"; the first line starts with the current revision tag.
+PRIVATE_TAGS = (PRIVATE_TAG, "# RHEV PRIVATE")
+REVISION_TAG = re.compile(r"^# VDSM REVISION (\d+)\.(\d+)(?!\d)")
 _HEADER = re.compile(r"^(?:(?P<alias>\S+) \((?P<wwid_a>[^)\s]+)\)|(?P<wwid>\S+)) (?P<dm>dm-\d+) ?(?P<vp>.*)$")
 _SIZE = re.compile(r"^size=(?P<size>\S+)")
 _GROUP = re.compile(r"^[|`\s-]*\+- policy='(?P<policy>[^']*)' prio=(?P<prio>-?\d+) status=(?P<status>\S+)")
@@ -112,7 +115,7 @@ def vdsm_header_state(text: str, current_revision: str) -> dict[str, t.Any]:
     lines = text.splitlines()
     first = lines[0] if lines else ""
     second = lines[1] if len(lines) > 1 else ""
-    private = PRIVATE_TAG in second
+    private = second.startswith(PRIVATE_TAGS)
     match = REVISION_TAG.match(first)
     revision = "%s.%s" % (match.group(1), match.group(2)) if match else None
     return {"private": private, "revision": revision,

@@ -43,6 +43,8 @@ def test_multipath_empty_and_garbage():
     ("# VDSM REVISION 2.2\ndefaults {\n}\n", (False, "2.2", True)),        # current vdsm file: kept
     ("# VDSM REVISION 2.0\ndefaults {\n}\n", (False, "2.0", False)),       # downrev: vdsm rewrites it
     ("# VDSM PRIVATE\n# VDSM REVISION 2.2\n", (False, None, False)),       # tags on the wrong lines
+    ("# VDSM REVISION 2.1\n# RHEV PRIVATE\n", (True, "2.1", True)),        # the older private tag counts too
+    ("# VDSM REVISION 2.1\nx # VDSM PRIVATE\n", (False, "2.1", False)),    # the tag must start the line
     ("defaults {\n}\n", (False, None, False)),
 ])
 def test_vdsm_header_rules(text, expected):
