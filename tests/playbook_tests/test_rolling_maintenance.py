@@ -148,3 +148,27 @@ def test_global_maintenance_only_for_an_engine_vm_update_and_cleared_when_a_task
     hosts_now = {h["name"]: h for h in state["hosts"]}
     assert hosts_now["host03"]["status"] == hosts_now["host01"]["status"] == "up"
     assert ha_vm_stops(lab) == []
+
+
+def set_global_maintenance(lab: LabHandle, enabled: bool) -> None:
+    """What an administrator does before the run: the engine VM's maintenance action, through the engine API."""
+    connection = lab.connection()
+    try:
+        vms = connection.system_service().vms_service()
+        engine_vm = vms.list(search="name=HostedEngine")[0]
+        vms.vm_service(engine_vm.id).maintenance(maintenance_enabled=enabled)
+    finally:
+        connection.close()
+
+
+def test_global_maintenance_set_before_the_run_stays_set(lab: LabHandle, tmp_path: Path) -> None:
+    hook, record = recording_hook(lab, tmp_path, fail_on="none")
+    set_global_maintenance(lab, True)
+    try:
+        done = run(lab, {"ovirt_ha_rolling_timeout": 300, "ovirt_ha_rolling_tasks_file": str(hook),
+                         "ovirt_ha_engine_vm_update": True, "ovirt_ha_rolling_hosts": ["host04"]})
+        assert done.returncode == 0, done.stdout[-4000:]
+        assert record.read_text().splitlines() == ["host04 True"]
+        assert lab.state()["engine"]["global_maintenance"] is True  # the administrator's setting, left as it was
+    finally:
+        set_global_maintenance(lab, False)
