@@ -15,9 +15,10 @@ description:
     unless O(confirm_host_is_down=true), and only done for a host the engine does not see up.
   - V(stop) and V(restart) of the host that runs the hosted-engine VM are refused unless O(force=true).
   - With O(hosts) instead of O(host), reads the power status of many hosts in one task (only with
-    O(action=status)) - one login, one host search for all the names, then one fence status request per host, one
-    after the other over the one connection (the engine has no bulk fence status). A host that is not found or
-    whose status cannot be read is reported in RV(hosts) and does not fail the task unless O(fail_on_error=true).
+    O(action=status)) - one login, one host search for all the names (one per 100 names), then one fence status
+    request per host, one after the other over the one connection (the engine has no bulk fence status). A host that
+    is not found or whose status cannot be read is reported in RV(hosts) and does not fail the task unless
+    O(fail_on_error=true).
 version_added: 1.0.0
 author:
   - ovirt_ha.core maintainers (!UNKNOWN)
@@ -156,13 +157,15 @@ hosts:
     - {name: host09, id: null, status: null, power_state: null, failed: true, msg: "no host named 'host09'"}
 """
 
+from typing import NoReturn
+
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.errors import InputError
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.fence import (
     ACTIONS, EXPECTED_POWER, fence_host, fence_status_many, parse_host_names)
 from ansible_collections.ovirt_ha.core.plugins.module_utils._engine.module import EngineModule
 
 
-def run_many(module: EngineModule) -> None:
+def run_many(module: EngineModule) -> NoReturn:
     params = module.params
     if params["action"] != "status":
         module.fail(InputError("action", "status with hosts (fence actions take one host, in host)",
