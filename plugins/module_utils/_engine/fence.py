@@ -6,18 +6,28 @@
 is polled (fence ``status``) until it is the expected one, with back-off and a
 deadline.  ``manual`` needs explicit confirmation that the host is down, and
 stop/restart of the host that runs the hosted-engine VM needs ``force``.
+
+The engine has no bulk fence status: ``fence_status_many`` finds all the
+hosts with one search (per ``SEARCH_CHUNK`` names) and then asks one fence
+status per host, sequentially, over the one SDK connection (its curl handle
+is not safe to share between threads).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .errors import EngineError, EngineNotFound, SafetyRefusal, engine_call
+from .errors import (EngineAuthError, EngineError, EngineNotFound, EngineRequestTimeout, EngineUnreachable, InputError,
+                     SafetyRefusal, engine_call)
 from .objects import enum_value, search_quote
 from .wait import wait_until
 
 ACTIONS = ("status", "start", "stop", "restart", "manual")
 EXPECTED_POWER = {"start": "on", "stop": "off", "restart": "on"}
 MANUAL_ALLOWED_STATUS = ("non_responsive", "connecting", "down", "error", "unassigned", "kdumping", "reboot")
+# Names per host search: ``name=a or name=b ...`` stays well below the URL lengths engines' front ends accept.
+SEARCH_CHUNK = 100
+# Errors that are the engine's, not one host's: every further host would fail the same way (a timeout each).
+ENGINE_WIDE_ERRORS = (EngineAuthError, EngineUnreachable, EngineRequestTimeout)
 
 
 def get_host(system: Any, name: str) -> Any:
@@ -109,3 +119,54 @@ def fence_host(system: Any, name: str, action: str, *, confirm_host_is_down: boo
         raise EngineError("host %s did not reach power %s" % (name, expected))
     result["power_state"] = final
     return result
+
+
+def parse_host_names(names: Sequence[Any]) -> List[str]:
+    """The ``hosts`` option: a non-empty list of distinct, non-empty names."""
+    if not names:
+        raise InputError("hosts", "a non-empty list of host names")
+    seen: List[str] = []
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not name or name in seen:
+            raise InputError("hosts[%d]" % index, "a host name listed once", name)
+        seen.append(name)
+    return seen
+
+
+def find_hosts(system: Any, names: Sequence[str]) -> Dict[str, Any]:
+    """The hosts called ``names`` by name, missing ones left out (one search per ``SEARCH_CHUNK`` names)."""
+    found: Dict[str, Any] = {}
+    wanted = set(names)
+    for start in range(0, len(names), SEARCH_CHUNK):
+        chunk = names[start:start + SEARCH_CHUNK]
+        search = " or ".join("name=%s" % search_quote(name) for name in chunk)
+        with engine_call("looking up the hosts", obj="%d host names from %r" % (len(chunk), chunk[0])):
+            # The engine's name search ignores case and expands wildcards: keep exact matches only.
+            found.update((h.name, h) for h in system.hosts_service().list(search=search) if h.name in wanted)
+    return found
+
+
+def fence_status_many(system: Any, names: Sequence[str]) -> List[Dict[str, Any]]:
+    """The fence status of every host in ``names``, in that order; one host's failure is reported, not raised.
+
+    Each entry has ``name``, ``id``, ``status`` (the engine's host status), ``power_state`` (on, off, unknown;
+    None when not read), ``failed`` and, when failed, ``msg``.  Errors of the engine itself (auth, unreachable,
+    a request timeout) are raised: they are no host's result.
+    """
+    hosts = find_hosts(system, names)
+    results: List[Dict[str, Any]] = []
+    for name in names:
+        host = hosts.get(name)
+        entry: Dict[str, Any] = {"name": name, "id": None, "status": None, "power_state": None, "failed": False}
+        results.append(entry)
+        if host is None:
+            entry.update(failed=True, msg="no host named %r" % name)
+            continue
+        entry.update(id=host.id, status=enum_value(host.status))
+        try:
+            entry["power_state"] = power_status(system.hosts_service().host_service(host.id), name)
+        except ENGINE_WIDE_ERRORS:
+            raise
+        except EngineError as error:
+            entry.update(failed=True, msg=str(error))
+    return results

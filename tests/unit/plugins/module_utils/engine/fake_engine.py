@@ -15,6 +15,8 @@ from ovirtsdk4 import types
 def _match(obj: Any, search: Optional[str], clusters: Dict[str, Any]) -> bool:
     if not search:
         return True
+    if " or " in search:
+        return any(_match(obj, term, clusters) for term in search.split(" or "))
     key, _sep, value = search.partition("=")
     value = value.strip('"')
     if key == "name":
