@@ -7,8 +7,9 @@ them, and no interactive input. The report comes back in the job artifacts (set_
 
 Job playbooks covered here: configure_fencing, configure_vm_ha, reconcile, health_report, fence_host,
 reconcile_hosted_engine, rolling_maintenance and the preflight of deploy_hosted_engine_ha (its other phases need the
-containers of extensions/molecule/hosted_engine_ha). Not yet: engine_backup and engine_restore_check (they need the
-engine machine container of extensions/molecule/engine_backup).
+containers of extensions/molecule/hosted_engine_ha). engine_backup and engine_restore_check run on the engine machine:
+the molecule scenario extensions/molecule/engine_backup runs them through ansible-runner against its container
+(tests/playbook_tests/awx_engine_jobs.py).
 
 Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_awx_runner.py
 """
