@@ -7,14 +7,14 @@ them, and no interactive input. The report comes back in the job artifacts (set_
 
 Job playbooks covered here: configure_fencing, configure_vm_ha, reconcile, health_report, fence_host,
 reconcile_hosted_engine, rolling_maintenance and the preflight of deploy_hosted_engine_ha (its other phases need the
-containers of extensions/molecule/hosted_engine_ha). Not yet: engine_backup and engine_restore_check (they need the
-engine machine container of extensions/molecule/engine_backup).
+containers of extensions/molecule/hosted_engine_ha). engine_backup and engine_restore_check run on the engine machine:
+the molecule scenario extensions/molecule/engine_backup runs them through ansible-runner against its container
+(tests/playbook_tests/awx_engine_jobs.py).
 
 Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_awx_runner.py
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -25,11 +25,11 @@ import pytest
 import yaml
 
 from tests.lab.testing import LabHandle, running_lab
+from tests.playbook_tests.awx_job import artifacts, assert_secrets_absent, failed_messages, survey_defaults
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
 ROOT = Path(__file__).resolve().parents[2]
-AWX = ROOT / "extensions" / "awx"
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 RHV_INI = "[ovirt]\novirt_url={host}\novirt_username={username}\novirt_password={password}\n{ca_line}"
 
@@ -46,11 +46,6 @@ def no_engine_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OVIRT_", "IPMI_", "ANSIBLE_")):
             monkeypatch.delenv(name)
-
-
-def survey_defaults(name: str) -> dict[str, Any]:
-    spec = json.loads((AWX / "surveys" / f"{name}.json").read_text())["spec"]
-    return {q["variable"]: q["default"] for q in spec if q.get("default") not in (None, "")}
 
 
 def awx_inventory(lab: LabHandle, path: Path) -> Path:
@@ -90,33 +85,9 @@ def run_job(lab: LabHandle, tmp_path: Path, name: str, extravars: dict[str, Any]
         settings={"suppress_ansible_output": True, "job_timeout": 300})
 
 
-def artifacts(result: Any) -> dict[str, Any]:
-    stats = [e for e in result.events if e.get("event") == "playbook_on_stats"]
-    assert stats, "no playbook_on_stats event"
-    data: dict[str, Any] = stats[-1]["event_data"].get("artifact_data") or {}
-    return data
-
-
 def assert_no_secret(lab: LabHandle, result: Any) -> None:
-    """No secret in the job's event stream, its stdout, or any artifact but runner's own record of the command's
-    environment (``command``, which holds the injected env vars as AWX's job environment does, mode 0600)."""
-    secrets = [lab.info["engine"]["password"]] + [h["bmc"]["password"] for h in lab.info["hosts"]]
-    texts = {"events": "\n".join(json.dumps(event) for event in result.events), "stdout": result.stdout.read()}
-    for root, _dirs, files in os.walk(result.config.artifact_dir):
-        for name in files:
-            path = Path(root, name)
-            if name == "command":
-                assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
-                continue
-            texts[str(path)] = path.read_text(errors="replace")
-    for where, text in texts.items():
-        for secret in secrets:
-            assert secret not in text, f"a secret in {where}"
-
-
-def failed_messages(result: Any) -> str:
-    return "\n".join(str(e["event_data"].get("res", {}).get("msg")) for e in result.events
-                     if e.get("event") == "runner_on_failed")
+    """Neither the engine's password nor a BMC's anywhere in the job's output (see assert_secrets_absent)."""
+    assert_secrets_absent(result, [lab.info["engine"]["password"]] + [h["bmc"]["password"] for h in lab.info["hosts"]])
 
 
 def test_configure_fencing_runs_as_an_awx_job(lab: LabHandle, tmp_path: Path) -> None:
