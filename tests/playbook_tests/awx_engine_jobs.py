@@ -8,8 +8,9 @@ verify.yml runs this against the scenario's container, from the top of the tree:
     python -m tests.playbook_tests.awx_engine_jobs --host 127.0.0.1 --port PORT --key KEY --truncated FILE
 
 Three jobs: a backup (successful, its set_stats artifact engine_backup with the file, size and SHA-256); a restore
-check of that backup (successful, the verdict in its events); a restore check of FILE, a truncated archive (failed,
-saying why). In none of them the key or a --secret in the events, the stdout or the artifacts. Prints the backup's
+check of that backup (successful, the verdict in its events, its set_stats artifact engine_restore_check naming the
+same file, size and SHA-256); a restore check of FILE, a truncated archive (failed, saying why, its artifact saying
+it is not restorable). In none of them the key or a --secret in the events, the stdout or the artifacts. Prints the backup's
 artifact as JSON for verify.yml to hold against the file in the container.
 """
 from __future__ import annotations
@@ -73,12 +74,17 @@ def check_jobs(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     assert check.status == "successful" and check.rc == 0, failed_messages(check) or check.stdout.read()[-3000:]
     verdict = task_messages(check, "The verdict")
     assert len(verdict) == 1 and "passes the archive check and engine-backup --mode=verify" in verdict[0], verdict
+    outcome = artifacts(check)["engine_restore_check"][args.name]
+    assert outcome["restorable"] is True and outcome["problems"] == [] and outcome["verify_rc"] == 0, outcome
+    assert (outcome["file"], outcome["size"], outcome["sha256"]) == (published["file"], published["size"], published["sha256"])
     assert_secrets_absent(check, secrets)
 
     extravars = dict(survey_defaults("engine_restore_check"), engine_restore_check_file=args.truncated)
     bad = run_job(work, "engine_restore_check", extravars, inventory, args.user, key)
     assert bad.status == "failed" and bad.rc != 0, (bad.status, bad.rc)
     assert f"{args.truncated} cannot be restored as it is" in failed_messages(bad), failed_messages(bad)
+    refused = artifacts(bad)["engine_restore_check"][args.name]  # published before the verdict failed the job
+    assert refused["restorable"] is False and refused["file"] == args.truncated and refused["problems"], refused
     assert_secrets_absent(bad, secrets)
     return {"engine_backup": published, "restore_check": verdict[0], "truncated": failed_messages(bad)}
 
