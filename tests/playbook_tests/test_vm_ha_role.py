@@ -6,7 +6,6 @@ Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_vm_ha_role.p
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -119,7 +118,7 @@ def test_down_ha_vms_are_reported_and_capacity_warns_or_fails(lab: LabHandle) ->
     assert "highly available VMs of cluster Default are down and were not restarted by the engine" in warned.stdout
     gib = 1024 ** 3
     assert found["capacity"] == {"largest_host": "host01", "ha_memory_on_it": 48 * gib,
-                                  "free_on_other_hosts": 44 * gib, "ok": False}
+                                 "free_on_other_hosts": 44 * gib, "ok": False}
     assert "if host01 fails, its highly available VMs need 48.0 GiB and the other hosts that are up have 44.0 GiB" \
         in warned.stdout
 

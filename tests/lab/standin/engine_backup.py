@@ -165,7 +165,7 @@ def backup(opts: dict[str, object]) -> None:
                 config += ["%s_DUMP_COMPRESSOR=%s" % (saved, "" if compressor == "None" else compressor),
                            "%s_DUMP_FORMAT=%s" % (saved, dump_format)]
             if enabled and scopes & {"all", scope}:
-                print("- %s database" % name.split("_")[0].split(".")[0].capitalize())
+                print("- %s database" % name.split("_", maxsplit=1)[0].split(".", maxsplit=1)[0].capitalize())
                 write_dump(os.path.join(top, "db", name), name, compressor, dump_format)
         for name, content in (("version", VERSION), ("os_version", OS_VERSION), ("config", "\n".join(sorted(config)))):
             with open(os.path.join(top, name), "w", encoding="utf-8") as stream:
