@@ -16,40 +16,11 @@ artifact as JSON for verify.yml to hold against the file in the container.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
-import yaml
-
-from tests.playbook_tests.awx_job import ROOT, artifacts, assert_secrets_absent, failed_messages, survey_defaults
-
-
-def write_inventory(path: Path, name: str, host: str, port: int, python: str) -> Path:
-    hosts = {name: {"ansible_host": host, "ansible_port": port, "ansible_python_interpreter": python}}
-    path.write_text(yaml.safe_dump({"all": {"children": {"engine": {"hosts": hosts}}}}))
-    return path
-
-
-def run_job(work: Path, playbook: str, extravars: dict[str, Any], inventory: Path, user: str, key: str) -> Any:
-    private = Path(tempfile.mkdtemp(prefix="job-", dir=work))
-    envvars = {
-        # what the execution environment provides: this collection
-        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build"), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        # as AWX: SSH control sockets in the job's private directory (no master connection of another run reused)
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
-        # the container's host key is new on every run
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "PATH": str(ROOT / ".venv" / "bin") + os.pathsep + os.environ.get("PATH", ""),
-    }
-    return ansible_runner.run(
-        private_data_dir=str(private), project_dir=str(ROOT), playbook=str(ROOT / "playbooks" / f"{playbook}.yml"),
-        inventory=str(inventory), extravars=extravars, envvars=envvars, cmdline=f"-u {user}", ssh_key=key,
-        passwords={}, quiet=True, timeout=300, settings={"suppress_ansible_output": True, "job_timeout": 300})
+from tests.playbook_tests.awx_job import (artifacts, assert_secrets_absent, failed_messages, key_secrets, print_job_report,
+                                          run_machine_job, survey_defaults, write_inventory)
 
 
 def task_messages(result: Any, task: str) -> list[str]:
@@ -59,18 +30,18 @@ def task_messages(result: Any, task: str) -> list[str]:
 
 def check_jobs(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     key = Path(args.key).read_text()
-    # the key whole and each line of its body, so that a part of it is found too
-    secrets = [key] + [line for line in key.splitlines() if line and not line.startswith("-----")] + args.secret
-    inventory = write_inventory(work / "inventory.yml", args.name, args.host, args.port, args.python)
+    secrets = key_secrets(key) + args.secret
+    host = {"ansible_host": args.host, "ansible_port": args.port, "ansible_python_interpreter": args.python}
+    inventory = write_inventory(work / "inventory.yml", "engine", {args.name: host})
 
-    backup = run_job(work, "engine_backup", survey_defaults("engine_backup"), inventory, args.user, key)
+    backup = run_machine_job(work, "engine_backup", survey_defaults("engine_backup"), inventory, args.user, key)
     assert backup.status == "successful" and backup.rc == 0, failed_messages(backup) or backup.stdout.read()[-3000:]
     published = artifacts(backup)["engine_backup"][args.name]
     assert {"file", "size", "sha256"} <= set(published), published
     assert_secrets_absent(backup, secrets)
 
     extravars = dict(survey_defaults("engine_restore_check"), engine_restore_check_file=published["file"])
-    check = run_job(work, "engine_restore_check", extravars, inventory, args.user, key)
+    check = run_machine_job(work, "engine_restore_check", extravars, inventory, args.user, key)
     assert check.status == "successful" and check.rc == 0, failed_messages(check) or check.stdout.read()[-3000:]
     verdict = task_messages(check, "The verdict")
     assert len(verdict) == 1 and "passes the archive check and engine-backup --mode=verify" in verdict[0], verdict
@@ -80,7 +51,7 @@ def check_jobs(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     assert_secrets_absent(check, secrets)
 
     extravars = dict(survey_defaults("engine_restore_check"), engine_restore_check_file=args.truncated)
-    bad = run_job(work, "engine_restore_check", extravars, inventory, args.user, key)
+    bad = run_machine_job(work, "engine_restore_check", extravars, inventory, args.user, key)
     assert bad.status == "failed" and bad.rc != 0, (bad.status, bad.rc)
     assert f"{args.truncated} cannot be restored as it is" in failed_messages(bad), failed_messages(bad)
     refused = artifacts(bad)["engine_restore_check"][args.name]  # published before the verdict failed the job
@@ -100,15 +71,7 @@ def main() -> None:
     parser.add_argument("--truncated", required=True, help="a truncated backup archive on the engine machine")
     parser.add_argument("--secret", action="append", default=[], help="text that no job may show (repeatable)")
     args = parser.parse_args()
-    # runner passes its own environment on to the job: the job gets only what AWX would give it
-    for name in list(os.environ):
-        if name.startswith(("ANSIBLE_", "MOLECULE_")):
-            del os.environ[name]
-    work = Path(tempfile.mkdtemp(prefix="awx-engine-jobs-"))
-    try:
-        print(json.dumps(check_jobs(args, work)))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    print_job_report("awx-engine-jobs-", lambda work: check_jobs(args, work))
 
 
 if __name__ == "__main__":

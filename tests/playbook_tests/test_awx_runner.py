@@ -6,10 +6,12 @@ variables carry the BMCs (and no engine credential), the survey's defaults as ex
 them, and no interactive input. The report comes back in the job artifacts (set_stats in playbook_on_stats).
 
 Job playbooks covered here: configure_fencing, configure_vm_ha, reconcile, health_report, fence_host,
-reconcile_hosted_engine, rolling_maintenance and the preflight of deploy_hosted_engine_ha (its other phases need the
-containers of extensions/molecule/hosted_engine_ha). engine_backup and engine_restore_check run on the engine machine:
-the molecule scenario extensions/molecule/engine_backup runs them through ansible-runner against its container
-(tests/playbook_tests/awx_engine_jobs.py).
+reconcile_hosted_engine, rolling_maintenance and the preflight of deploy_hosted_engine_ha. The whole of
+deploy_hosted_engine_ha (install, configure, service and verify need SSH hosts) runs through ansible-runner in the
+molecule scenario extensions/molecule/hosted_engine_ha, against its three containers after idempotence
+(tests/playbook_tests/awx_hosted_engine_job.py, from its side_effect.yml). engine_backup and engine_restore_check run
+on the engine machine: the molecule scenario extensions/molecule/engine_backup runs them through ansible-runner
+against its container (tests/playbook_tests/awx_engine_jobs.py).
 
 Run: .venv/bin/pytest -p no:cacheprovider tests/playbook_tests/test_awx_runner.py
 """
@@ -253,8 +255,8 @@ def deploy_inventory(lab: LabHandle, path: Path, host_ids: dict[str, int]) -> Pa
 
 
 def test_deploy_hosted_engine_ha_preflight_runs_as_an_awx_job(he_lab: LabHandle, tmp_path: Path) -> None:
-    """Only the role's preflight (job tags hosted_engine_ha_preflight; the install, configure and service phases need
-    the molecule containers, see extensions/molecule/hosted_engine_ha): every variable checked, the host ids unique
+    """Only the role's preflight (job tags hosted_engine_ha_preflight; the whole job runs against the molecule
+    containers, see extensions/molecule/hosted_engine_ha and awx_hosted_engine_job.py): every variable checked, the host ids unique
     among the job's hosts, each host's id free or its own in the lab's metadata volume (read through
     hosted_engine_status). Then the same job with two hosts claiming one id fails on every host, naming the variable."""
     ids = {h["name"]: h["host_id"] for h in he_lab.info["hosted_engine"]["hosts"]}
