@@ -210,6 +210,15 @@ class _LabServerSession(pyghmi_serversession.ServerSession):
         if statuscode == 0:
             self.bmc.spec.sessions[id(self)] = time.monotonic()
 
+    def handle_client_request(self, request: Any) -> None:
+        # pyghmi's server acknowledges Close Session before it frees the slot, so a
+        # client that has its reply could still see its session in the table; free first
+        if request["netfn"] == 6 and request["command"] == 0x3C:
+            self.close_server_session()
+            self.send_ipmi_response()
+            return
+        super().handle_client_request(request)
+
     def close_server_session(self) -> None:
         self.bmc.spec.sessions.pop(id(self), None)
         # forget the client's address too, as pyghmi's server keeps every session it ever saw
