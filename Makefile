@@ -49,12 +49,9 @@ setup: venv system-deps build-tree
 
 ## ---- test layers --------------------------------------------------------------------------------------
 test: setup
-	@bash $(LAYER) sanity     $(MAKE) --no-print-directory sanity
-	@bash $(LAYER) lint       $(MAKE) --no-print-directory lint
-	@bash $(LAYER) mypy       $(MAKE) --no-print-directory mypy
+	@rm -f .build/layers.tsv
+	@bash scripts/run-static-layers.sh
 	@bash $(LAYER) units      $(MAKE) --no-print-directory units
-	@bash $(LAYER) changelog  $(MAKE) --no-print-directory changelog-lint
-	@bash $(LAYER) docs-lint  $(MAKE) --no-print-directory docs-lint
 	@bash $(LAYER) integration $(MAKE) --no-print-directory integration
 	@bash $(LAYER) scenarios  $(MAKE) --no-print-directory scenarios
 	@bash $(LAYER) molecule   $(MAKE) --no-print-directory molecule
@@ -63,6 +60,7 @@ test: setup
 	@bash $(LAYER) --summary
 
 test-quick: setup
+	@rm -f .build/layers.tsv
 	@bash $(LAYER) sanity $(MAKE) --no-print-directory sanity
 	@bash $(LAYER) units  $(MAKE) --no-print-directory units
 	@bash $(LAYER) --summary

@@ -2,6 +2,8 @@
 # Runs one test layer, shows its output, and records how many checks it ran and how long it took.
 #   run-layer.sh NAME COMMAND...   run a layer; exit non-zero when it fails
 #   run-layer.sh --summary         print the table of layers run so far, then reset it
+# RUN_LAYER_NO_SUMMARY=1: a failed layer only records itself (for a layer run in the background, whose caller
+# prints the table when the layers beside it are done).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 summary="$top/.build/layers.tsv"
@@ -27,6 +29,12 @@ start=$(date +%s)
 "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 secs=$(( $(date +%s) - start ))
+# CPU seconds of the layer's processes (user + system, as bash's `times` reports for waited-for children)
+# (`times` itself runs in this shell: in a pipeline or a $(...) it would report a subshell's children)
+times_out=$(mktemp)
+times >"$times_out"
+cpu=$(tail -n 1 "$times_out" | awk '{t = 0; for (i = 1; i <= NF; i++) {split($i, p, "m"); t += p[1] * 60 + p[2]}; printf "%d", t}')
+rm -f "$times_out"
 
 # How many checks the layer ran, read from its own tool's output.
 count() { grep -cE "$1" "$log" || true; }
@@ -49,8 +57,10 @@ case "$name" in
 esac
 if [ "$rc" -eq 0 ]; then status=ok; else status=FAILED; fi
 printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$status" "$secs" "$what" "$n" >> "$summary"
-echo "---- layer $name: $status in ${secs}s ($what)"
-if [ "$rc" -ne 0 ]; then
+echo "---- layer $name: $status in ${secs}s, ${cpu}s of CPU ($what)"
+if [ "$rc" -ne 0 ] && [ -n "${RUN_LAYER_NO_SUMMARY:-}" ]; then
+  exit "$rc"
+elif [ "$rc" -ne 0 ]; then
   bash "$0" --summary
   echo "layer $name failed (exit $rc); log: $log" >&2
   exit "$rc"
