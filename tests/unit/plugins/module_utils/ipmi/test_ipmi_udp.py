@@ -141,7 +141,8 @@ def test_faults_are_reported_per_bmc_and_others_still_handled(fleet):
     assert kinds == [None, "unreachable", "authentication_failed", None]
     assert "bmc002 (127.0.0.1:%d)" % fleet.bmcs[1]["port"] in results[1]["msg"]
     assert "bmc003" in results[2]["msg"] and "password" in results[2]["msg"]
-    assert results[1]["elapsed"] <= 3.5 and elapsed < 6
+    # bounded by the 3 s exchange timeout, not by the hard deadline (9 s) nor hanging; slack for a loaded machine
+    assert results[1]["elapsed"] <= 5 and elapsed < 9
 
 
 def test_fence_on_stuck_power_fails_after_power_timeout(fleet):
@@ -151,7 +152,7 @@ def test_fence_on_stuck_power_fails_after_power_timeout(fleet):
     elapsed = time.monotonic() - started
     assert record["result"] == "failed" and record["fenced"] is False and record["failed"] is True
     assert record["error"]["kind"] == "timed_out" and record["error"]["states_seen"][0].startswith("on")
-    assert 2.5 <= elapsed < 8
+    assert 2.5 <= elapsed < 12
     assert fleet.witness(3) == "on"
 
 
