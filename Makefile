@@ -49,7 +49,7 @@ setup: venv system-deps build-tree
 
 ## ---- test layers --------------------------------------------------------------------------------------
 test: setup
-	@rm -f .build/layers.tsv
+	@rm -f .build/layers.tsv && date +%s > .build/layers.start
 	@bash scripts/run-static-layers.sh
 	@bash $(LAYER) units      $(MAKE) --no-print-directory units
 	@bash $(LAYER) integration $(MAKE) --no-print-directory integration
@@ -60,7 +60,7 @@ test: setup
 	@bash $(LAYER) --summary
 
 test-quick: setup
-	@rm -f .build/layers.tsv
+	@rm -f .build/layers.tsv && date +%s > .build/layers.start
 	@bash $(LAYER) sanity $(MAKE) --no-print-directory sanity
 	@bash $(LAYER) units  $(MAKE) --no-print-directory units
 	@bash $(LAYER) --summary

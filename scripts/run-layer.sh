@@ -17,6 +17,12 @@ if [ "${1:-}" = "--summary" ]; then
   passed=$(awk -F'\t' '$2=="ok" {n += $5} END {print n+0}' "$summary")
   failed=$(awk -F'\t' '$2!="ok" {n += 1} END {print n+0}' "$summary")
   echo "${passed} passed, ${failed} failed"
+  # wall time since `make test` began (some layers run side by side, so the rows do not add up to it)
+  if [ -f "$top/.build/layers.start" ]; then
+    took=$(( $(date +%s) - $(cat "$top/.build/layers.start") ))
+    printf 'layers took %dm %02ds in all\n' $((took / 60)) $((took % 60))
+    rm -f "$top/.build/layers.start"
+  fi
   rm -f "$summary"
   exit 0
 fi
