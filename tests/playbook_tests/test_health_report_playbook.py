@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import re
 import shutil
 import stat
 import struct
@@ -205,6 +206,7 @@ def test_health_report_with_several_problems(lab: LabHandle, tmp_path: Path) -> 
     assert again.returncode == 0, again.stdout[-3000:]
     assert task_status(again.stdout, "Findings, admission control and the report files") == "ok"
     assert task_status(again.stdout, "Post an engine event for each finding that opened or cleared") == "ok"
+    assert re.search(r"^localhost\s+: ok=\d+\s+changed=0\s", again.stdout, re.M), again.stdout[-1500:]
     assert {name: os.stat(out / name).st_mtime_ns for name in files} == mtimes
     assert len(our_events(lab)) == len(events)
 
