@@ -8,7 +8,7 @@ deadline.  ``manual`` needs explicit confirmation that the host is down, and
 stop/restart of the host that runs the hosted-engine VM needs ``force``.
 
 The engine has no bulk fence status: ``fence_status_many`` finds all the
-hosts with one search (per ``SEARCH_CHUNK`` names) and then asks one fence
+hosts with one search (more when the names would make its URL too long) and then asks one fence
 status per host, sequentially, over the one SDK connection (its curl handle
 is not safe to share between threads).
 """
@@ -18,14 +18,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .errors import (EngineAuthError, EngineError, EngineNotFound, EngineRequestTimeout, EngineUnreachable, InputError,
                      SafetyRefusal, engine_call)
-from .objects import enum_value, search_quote
+from .objects import enum_value, or_searches, search_quote
 from .wait import wait_until
 
 ACTIONS = ("status", "start", "stop", "restart", "manual")
 EXPECTED_POWER = {"start": "on", "stop": "off", "restart": "on"}
 MANUAL_ALLOWED_STATUS = ("non_responsive", "connecting", "down", "error", "unassigned", "kdumping", "reboot")
-# Names per host search: ``name=a or name=b ...`` stays well below the URL lengths engines' front ends accept.
-SEARCH_CHUNK = 100
 # Errors that are the engine's, not one host's: every further host would fail the same way (a timeout each).
 ENGINE_WIDE_ERRORS = (EngineAuthError, EngineUnreachable, EngineRequestTimeout)
 
@@ -134,13 +132,11 @@ def parse_host_names(names: Sequence[Any]) -> List[str]:
 
 
 def find_hosts(system: Any, names: Sequence[str]) -> Dict[str, Any]:
-    """The hosts called ``names`` by name, missing ones left out (one search per ``SEARCH_CHUNK`` names)."""
+    """The hosts called ``names`` by name, missing ones left out (one search, or one per URL-sized group of names)."""
     found: Dict[str, Any] = {}
     wanted = set(names)
-    for start in range(0, len(names), SEARCH_CHUNK):
-        chunk = names[start:start + SEARCH_CHUNK]
-        search = " or ".join("name=%s" % search_quote(name) for name in chunk)
-        with engine_call("looking up the hosts", obj="%d host names from %r" % (len(chunk), chunk[0])):
+    for search in or_searches(["name=%s" % search_quote(name) for name in names]):
+        with engine_call("looking up the hosts", obj="hosts %s" % search[:200]):
             # The engine's name search ignores case and expands wildcards: keep exact matches only.
             found.update((h.name, h) for h in system.hosts_service().list(search=search) if h.name in wanted)
     return found

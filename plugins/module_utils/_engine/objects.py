@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Dict, Iterable, List, Optional
+from urllib.parse import quote
 
 from .errors import EngineBadRequest, EngineError, EngineNotFound, engine_call
 
@@ -32,6 +33,28 @@ def search_quote(name: str) -> str:
     if re.match(r"^[A-Za-z0-9_.@-]+$", name):
         return name
     return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# A longer search (URL-encoded, in the request line) than an engine's web server takes (Apache: 8190 bytes for the
+# whole line) is refused before the engine sees it.
+MAX_SEARCH_BYTES = 6000
+
+
+def or_searches(terms: List[str], max_bytes: int = MAX_SEARCH_BYTES) -> List[str]:
+    """``terms`` joined with ``or`` into as few searches as keep each one's URL-encoded length within ``max_bytes``.
+
+    A term longer than that alone still gets a search of its own (the engine then says what it thinks of it).
+    """
+    searches: List[str] = []
+    current: List[str] = []
+    for term in terms:
+        if current and len(quote(" or ".join(current + [term]))) > max_bytes:
+            searches.append(" or ".join(current))
+            current = []
+        current.append(term)
+    if current:
+        searches.append(" or ".join(current))
+    return searches
 
 
 def by_name(objects: Iterable[Any]) -> Dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, List, Optional, Set, Tuple
 from urllib.parse import quote
 
 from .._engine.errors import EngineBadRequest, EngineError, engine_call
-from .._engine.objects import enum_value, get_cluster, inlined_agents, list_hosts, list_vms, search_quote
+from .._engine.objects import MAX_SEARCH_BYTES, enum_value, get_cluster, inlined_agents, list_hosts, list_vms, search_quote
 from .model import UNREACHABLE, Cluster, Domain, Event, Host, HostedEngineInfo, Policy, Snapshot, Vm
 from .records import ORIGIN, Memory
 
@@ -94,11 +94,6 @@ def read_events(system: Any, window: int) -> Tuple[List[Event], int]:
             return [event_model(e) for e in service.list(max=window)], 2
 
 
-# a longer search (URL-encoded, in the request line) than an engine's web server takes (Apache: 8190 bytes) reads
-# all the cluster's VMs instead
-MAX_SEARCH_BYTES = 6000
-
-
 def vm_search(cluster_name: str, unreachable: List[Any], events: List[Event]) -> Optional[str]:
     """The search for the VMs the planner needs (see the module docstring); None: read all the cluster's VMs."""
     names = sorted(h.name for h in unreachable)
@@ -111,6 +106,7 @@ def vm_search(cluster_name: str, unreachable: List[Any], events: List[Event]) ->
     terms = ["cluster=%s and status!=up" % search_quote(cluster_name)] + ["host=%s" % search_quote(n) for n in names]
     terms += ["id=%s" % vm_id for vm_id in sorted(witnesses)]
     search = " or ".join(terms)
+    # too long for one request line: read all the cluster's VMs instead
     return search if len(quote(search)) <= MAX_SEARCH_BYTES else None
 
 

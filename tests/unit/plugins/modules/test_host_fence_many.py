@@ -1,11 +1,13 @@
 """host_fence with ``hosts``: the fence status of many hosts in one module run (one search, one status per host)."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import ovirtsdk4 as sdk
 import pytest
 from ovirtsdk4 import types
 
-from ansible_collections.ovirt_ha.core.plugins.module_utils._engine import fence
+from ansible_collections.ovirt_ha.core.plugins.module_utils._engine import fence, objects
 from ansible_collections.ovirt_ha.core.plugins.modules import host_fence
 from ansible_collections.ovirt_ha.core.tests.unit.plugins.module_utils.engine.fake_engine import (
     FakeEngine, run_module, small_cluster)
@@ -102,12 +104,27 @@ def test_bad_input_fails_before_any_request(engine, capsys, args, named):
     assert engine.requests == []
 
 
-def test_names_are_searched_in_chunks_and_matched_exactly(engine, monkeypatch, capsys):
-    monkeypatch.setattr(fence, "SEARCH_CHUNK", 1)
-    engine.add_host("host 03", next(iter(engine.clusters.values())))
-    result = run_module(host_fence.main, {"hosts": ["host01", "host02", "host 03"]}, engine, capsys)
-    assert [h["power_state"] for h in result["hosts"]] == ["on", "off", "on"]
-    assert [r for r in engine.requests if r[0] == "GET"] == [("GET", "hosts")] * 3
+def test_long_names_are_searched_in_url_sized_groups_and_matched_exactly(engine, capsys):
+    cluster = next(iter(engine.clusters.values()))
+    long_names = ["host-%03d-%s" % (index, "x" * 240) for index in range(60)]
+    for name in long_names + ["host 03"]:
+        engine.add_host(name, cluster)
+    names = ["host01", "host02", "host 03"] + long_names
+    result = run_module(host_fence.main, {"hosts": names}, engine, capsys)
+    assert [h["name"] for h in result["hosts"]] == names
+    assert [h["power_state"] for h in result["hosts"][:3]] == ["on", "off", "on"]
+    searches = [r for r in engine.requests if r[0] == "GET" and r[1] == "hosts"]
+    # 63 names of about 250 bytes: more than one request line's worth, far fewer than one search per name
+    assert 3 <= len(searches) <= 5
+
+
+def test_or_searches_keep_each_url_within_the_limit():
+    terms = ["name=%s" % ("h%04d" % index) * 3 for index in range(500)]
+    searches = objects.or_searches(terms, max_bytes=1000)
+    assert " or ".join(searches) == " or ".join(terms)
+    assert all(len(quote(search)) <= 1000 for search in searches) and len(searches) > 1
+    assert objects.or_searches(["name=" + "y" * 2000], max_bytes=1000) == ["name=" + "y" * 2000]
+    assert objects.or_searches([]) == []
 
 
 def test_the_search_joins_the_names_with_or_and_quotes_where_needed():
