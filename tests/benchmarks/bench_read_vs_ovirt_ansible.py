@@ -66,13 +66,17 @@ def play(lab: LabHandle, venv: Path, text: str, work: str, ours: bool) -> tuple[
                OVIRT_CAFILE=engine["ca_file"], ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_PYTHON_INTERPRETER=str(venv / "bin" / "python"))
     if ours:
         env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
+    else:
+        # oVirt's collection is in that venv's site-packages (the `ansible` package): what make exports would hide it
+        for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"):
+            env.pop(name, None)
     lab.reset_stats()
     start = time.perf_counter()
     done = subprocess.run([str(venv / "bin" / "ansible-playbook"), path], env=env, capture_output=True, text=True, timeout=900,
                           check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"play failed ({done.returncode}): {done.stdout[-2000:]}")
+        raise RuntimeError(f"play failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
     return elapsed, int(lab.stats()["total"])
 
 
